@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "tokenize-corpus",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "tokenize-corpus", targets: ["tokenize-corpus"]),
+        .library(name: "Codec", targets: ["Codec"]),
+        .library(name: "Corpus", targets: ["Corpus"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile",
+                       providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr",
+                       providers: [.apt(["libsoxr-dev"])]),
+        .target(name: "Codec", dependencies: ["CBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "Corpus", dependencies: [
+            "Codec", "CSndFile", "CSoxr",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .executableTarget(name: "tokenize-corpus", dependencies: [
+            "Codec", "Corpus",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "CodecTests", dependencies: ["Codec", "Corpus"],
+                    resources: [.copy("Fixtures")]),
+    ]
+)

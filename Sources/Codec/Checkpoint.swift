@@ -1,0 +1,102 @@
+import Foundation
+
+public enum CheckpointError: Error, CustomStringConvertible {
+    case unreadable(String, String)
+    case malformed(String, String)
+    case missingTensor(String, expected: [Int])
+    case shapeMismatch(String, expected: [Int], found: [Int])
+    case unexpectedTensors([String])
+    case badConfig(String, String)
+    case notFound(String, String)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path, why): return "\(path): cannot read: \(why)"
+        case let .malformed(path, why): return "\(path): malformed checkpoint: \(why)"
+        case let .missingTensor(key, expected): return "checkpoint has no tensor \(key) (expected shape \(expected))"
+        case let .shapeMismatch(key, expected, found): return "tensor \(key) has shape \(found), expected \(expected)"
+        case let .unexpectedTensors(keys):
+            let shown = keys.prefix(5).joined(separator: ", ")
+            return "checkpoint has \(keys.count) unexpected tensor(s): \(shown)\(keys.count > 5 ? ", ..." : "")"
+        case let .badConfig(path, why): return "\(path): bad config: \(why)"
+        case let .notFound(what, why): return "\(what): \(why)"
+        }
+    }
+}
+
+/// A weight tensor: contiguous row-major F32 values plus their shape. The storage belongs to the
+/// `Checkpoint` (a memory mapping or a widened copy), which must outlive it.
+public struct Weight: @unchecked Sendable {
+    public let shape: [Int]
+    public let data: UnsafeBufferPointer<Float>
+    public var pointer: UnsafePointer<Float> { data.baseAddress! }
+    public var count: Int { data.count }
+}
+
+/// A model folder in the Transformers layout: `config.json`, `preprocessor_config.json` and
+/// `model.safetensors` (or a sharded `model.safetensors.index.json`).
+public final class Checkpoint: @unchecked Sendable {
+    public let directory: URL
+    private var files: [SafeTensorsFile] = []
+    private var index: [String: (file: SafeTensorsFile, entry: SafeTensorsFile.Entry)] = [:]
+    private var consumed: Set<String> = []
+    private var widened: [UnsafeMutableBufferPointer<Float>] = []
+
+    public init(directory: URL) throws {
+        self.directory = directory
+        let fm = FileManager.default
+        let single = directory.appendingPathComponent("model.safetensors")
+        let sharded = directory.appendingPathComponent("model.safetensors.index.json")
+        if fm.fileExists(atPath: single.path) {
+            files = [try SafeTensorsFile(url: single)]
+        } else if fm.fileExists(atPath: sharded.path) {
+            let data = try Data(contentsOf: sharded)
+            guard let json = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let weightMap = json["weight_map"] as? [String: String] else {
+                throw CheckpointError.malformed(sharded.path, "no weight_map")
+            }
+            for name in Set(weightMap.values).sorted() {
+                files.append(try SafeTensorsFile(url: directory.appendingPathComponent(name)))
+            }
+        } else {
+            throw CheckpointError.notFound(directory.path, "no model.safetensors or model.safetensors.index.json in the model folder")
+        }
+        for file in files {
+            for (key, entry) in file.entries { index[key] = (file, entry) }
+        }
+    }
+
+    deinit { for buffer in widened { buffer.deallocate() } }
+
+    public var keys: [String] { index.keys.sorted() }
+
+    public func has(_ key: String) -> Bool { index[key] != nil }
+
+    /// The tensor `key`, which must have exactly `shape`.
+    public func weight(_ key: String, _ shape: [Int]) throws -> Weight {
+        guard let (file, entry) = index[key] else { throw CheckpointError.missingTensor(key, expected: shape) }
+        guard entry.shape == shape else { throw CheckpointError.shapeMismatch(key, expected: shape, found: entry.shape) }
+        consumed.insert(key)
+        let count = shape.reduce(1, *)
+        let raw = file.bytes(of: entry)
+        if entry.dtype == .f32, Int(bitPattern: raw) % MemoryLayout<Float>.alignment == 0 {
+            return Weight(shape: shape, data: UnsafeBufferPointer(start: raw.assumingMemoryBound(to: Float.self), count: count))
+        }
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+        widened.append(buffer)
+        switch entry.dtype {
+        case .f32:
+            for i in 0..<count { buffer[i] = raw.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
+        case .f16:
+            for i in 0..<count { buffer[i] = HalfConversion.f16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        case .bf16:
+            for i in 0..<count { buffer[i] = HalfConversion.bf16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        }
+        return Weight(shape: shape, data: UnsafeBufferPointer(buffer))
+    }
+
+    /// Keys under `prefixes` that no component asked for: a checkpoint for another architecture.
+    public func unconsumedKeys(under prefixes: [String]) -> [String] {
+        index.keys.filter { key in !consumed.contains(key) && prefixes.contains { key.hasPrefix($0) } }.sorted()
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+
+/// A read-only `.safetensors` file, memory-mapped. F32 tensors are served straight from the
+/// mapping; F16 and BF16 are widened to F32 once, on first use.
+public final class SafeTensorsFile: @unchecked Sendable {
+    public enum DType: String, Sendable { case f32 = "F32", f16 = "F16", bf16 = "BF16" }
+
+    public struct Entry: Sendable {
+        public let dtype: DType
+        public let shape: [Int]
+        let byteOffset: Int
+        let byteCount: Int
+    }
+
+    public let url: URL
+    public let entries: [String: Entry]
+    private let base: UnsafeRawPointer
+    private let mappedLength: Int
+    private let dataStart: Int
+
+    public init(url: URL) throws {
+        self.url = url
+        let fd = open(url.path, O_RDONLY)
+        guard fd >= 0 else { throw CheckpointError.unreadable(url.path, String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw CheckpointError.unreadable(url.path, "cannot stat") }
+        let length = Int(st.st_size)
+        guard length >= 8 else { throw CheckpointError.malformed(url.path, "file is \(length) bytes, too short for a safetensors header") }
+        guard let mapped = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
+            throw CheckpointError.unreadable(url.path, "mmap failed: \(String(cString: strerror(errno)))")
+        }
+        let raw = UnsafeRawPointer(mapped)
+        let headerLength = Int(UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)))
+        guard headerLength > 0, 8 + headerLength <= length else {
+            munmap(mapped, length)
+            throw CheckpointError.malformed(url.path, "header length \(headerLength) does not fit in \(length) bytes")
+        }
+        let headerData = Data(bytes: raw + 8, count: headerLength)
+        guard let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
+            munmap(mapped, length)
+            throw CheckpointError.malformed(url.path, "header is not a JSON object")
+        }
+        let dataStart = 8 + headerLength
+        var entries: [String: Entry] = [:]
+        for (name, value) in header where name != "__metadata__" {
+            guard let info = value as? [String: Any],
+                  let dtypeName = info["dtype"] as? String,
+                  let shape = info["shape"] as? [Int],
+                  let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
+                munmap(mapped, length)
+                throw CheckpointError.malformed(url.path, "bad header entry for \(name)")
+            }
+            guard let dtype = DType(rawValue: dtypeName) else {
+                munmap(mapped, length)
+                throw CheckpointError.malformed(url.path, "tensor \(name) has unsupported dtype \(dtypeName) (F32, F16, BF16 are)")
+            }
+            let elementSize = dtype == .f32 ? 4 : 2
+            let count = shape.reduce(1, *)
+            guard offsets[1] - offsets[0] == count * elementSize, dataStart + offsets[1] <= length else {
+                munmap(mapped, length)
+                throw CheckpointError.malformed(url.path, "tensor \(name) data range \(offsets) does not match shape \(shape)")
+            }
+            entries[name] = Entry(dtype: dtype, shape: shape, byteOffset: dataStart + offsets[0], byteCount: offsets[1] - offsets[0])
+        }
+        self.entries = entries
+        self.base = raw
+        self.mappedLength = length
+        self.dataStart = dataStart
+    }
+
+    deinit { munmap(UnsafeMutableRawPointer(mutating: base), mappedLength) }
+
+    /// The raw bytes of a tensor inside the mapping.
+    func bytes(of entry: Entry) -> UnsafeRawPointer { base + entry.byteOffset }
+}
+
+/// Widening conversions for half-precision storage.
+enum HalfConversion {
+    static func bf16ToFloat(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
+
+    static func f16ToFloat(_ bits: UInt16) -> Float {
+        #if arch(x86_64) || arch(arm64)
+        return Float(Float16(bitPattern: bits))
+        #else
+        fatalError("Float16 unsupported on this architecture")
+        #endif
+    }
+}

@@ -71,6 +71,18 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), mappedLength) }
 
+    /// A tensor widened to F32, copied out (for tests and tools, not the hot path).
+    public func floats(_ name: String) -> [Float]? {
+        guard let entry = entries[name] else { return nil }
+        let raw = bytes(of: entry)
+        let count = entry.shape.reduce(1, *)
+        switch entry.dtype {
+        case .f32: return (0..<count).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
+        case .f16: return (0..<count).map { HalfConversion.f16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
+        case .bf16: return (0..<count).map { HalfConversion.bf16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
+        }
+    }
+
     /// The raw bytes of a tensor inside the mapping.
     func bytes(of entry: Entry) -> UnsafeRawPointer { base + entry.byteOffset }
 }

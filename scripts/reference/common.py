@@ -54,6 +54,12 @@ def randomise(model: torch.nn.Module, seed: int) -> None:
                 p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=gen))
             else:
                 p.copy_(0.1 * torch.randn(p.shape, generator=gen))
+        # The fused features are large (the acoustic branch grows through its residual units); scale the
+        # FSQ input projection so pre-quantisation values are O(1) and the codes spread over the codebook
+        # instead of saturating the tanh bound.
+        fused_scale = 10.0
+        model.quantizer.project_in.weight.div_(fused_scale)
+        model.quantizer.project_in.bias.zero_()
 
 
 def make_model(config_kwargs: dict | None, seed: int, half: bool = False) -> tuple[Xcodec2Model, Xcodec2FeatureExtractor]:
@@ -71,11 +77,11 @@ def make_model(config_kwargs: dict | None, seed: int, half: bool = False) -> tup
 
 
 def synthesise(text: str, voice: str, speed: int, out: Path) -> np.ndarray:
-    """espeak-ng speech, resampled to 16 kHz mono 16-bit by sox."""
+    """espeak-ng speech, resampled to 16 kHz mono 16-bit by sox (no dither, so reruns are identical)."""
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True)
-        subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)], check=True)
+        subprocess.run(["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)], check=True)
     audio, rate = sf.read(out, dtype="float32")
     assert rate == 16000
     return audio

@@ -5,6 +5,7 @@ Rerun (from the repo root, in a venv with scripts/reference/requirements.txt, pl
     python scripts/reference/make_codec_fixtures.py
 Writes Tests/CodecTests/Fixtures/{clips,models,expected}. Deterministic for a given stack.
 """
+import copy
 import json
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from common import SENTENCES, SMALL_CONFIGS, make_model, synthesise
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "Tests" / "CodecTests" / "Fixtures"
+MIN_MARGIN = 1e-4  # 30x the Swift port's largest pre-rounding error on these models
 
 
 @torch.no_grad()
@@ -72,27 +74,36 @@ def main() -> None:
                   "clips": {k: len(v) for k, v in clips.items()}, "models": {}}
     # tiny-a is stored F32 in shards (index file), tiny-b as F16 in one file: both loader paths.
     storage = {"tiny-a": dict(half=False, max_shard_size="400KB"), "tiny-b": dict(half=True, max_shard_size="50MB")}
-    for seed, (config_name, kwargs) in enumerate(SMALL_CONFIGS.items(), start=1):
+    for base_seed, (config_name, kwargs) in enumerate(SMALL_CONFIGS.items(), start=1):
         half = storage[config_name]["half"]
-        model, extractor = make_model(kwargs, seed, half=half)
+        # Exact code equality is only a fair test when no value sits on a rounding boundary: take the
+        # first seed whose every pre-rounding value is at least MIN_MARGIN away from one.
+        for seed in range(100 * base_seed, 100 * base_seed + 50):
+            model, extractor = make_model(kwargs, seed, half=half)
+            stages = {name: reference_stages(model, extractor, audio) for name, audio in clips.items()}
+            margins = {name: quantisation_margin(model, s["projected"]) for name, s in stages.items()}
+            if min(margins.values()) >= MIN_MARGIN:
+                break
+        else:
+            raise SystemExit(f"{config_name}: no seed with rounding margin >= {MIN_MARGIN}")
         model_dir = FIXTURES / "models" / config_name
         if model_dir.exists():
             for old in model_dir.iterdir():
                 old.unlink()
         if half:
-            model.half().save_pretrained(model_dir, max_shard_size=storage[config_name]["max_shard_size"])
-            model.float()
+            # Convert a copy: .half() on the model itself would also round its computed buffers
+            # (Kaiser filters, FSQ codebook), which a loaded checkpoint recomputes in float32.
+            copy.deepcopy(model).half().save_pretrained(model_dir, max_shard_size=storage[config_name]["max_shard_size"])
         else:
             model.save_pretrained(model_dir, max_shard_size=storage[config_name]["max_shard_size"])
         extractor.save_pretrained(model_dir)
         out_dir = FIXTURES / "expected" / config_name
         out_dir.mkdir(parents=True, exist_ok=True)
-        margins = {}
-        for clip_name, audio in clips.items():
-            stages = reference_stages(model, extractor, audio)
-            save_file(stages, out_dir / f"{clip_name}.safetensors")
-            margins[clip_name] = quantisation_margin(model, stages["projected"])
-        provenance["models"][config_name] = {"seed": seed, "storage": "float16" if half else "float32 sharded", "min_rounding_margin": margins}
+        for clip_name, clip_stages in stages.items():
+            save_file(clip_stages, out_dir / f"{clip_name}.safetensors")
+        provenance["models"][config_name] = {"seed": seed, "storage": "float16" if half else "float32 sharded", "min_rounding_margin": margins,
+                                             "distinct_codes": {n: len(set(s["codes"].tolist())) for n, s in stages.items()},
+                                             "frames": {n: s["codes"].numel() for n, s in stages.items()}}
         print(config_name, margins)
     (FIXTURES / "PROVENANCE.json").write_text(json.dumps(provenance, indent=2) + "\n")
 

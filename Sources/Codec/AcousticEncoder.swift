@@ -1,0 +1,255 @@
+import Foundation
+
+/// `kaiser_sinc_filter1d`: a Kaiser-windowed sinc low-pass, normalised to unit sum.
+func kaiserSincFilter(cutoff: Double, halfWidth: Double, kernelSize: Int) -> [Float] {
+    let even = kernelSize % 2 == 0
+    let half = kernelSize / 2
+    let attenuation = 2.285 * Double(half - 1) * Double.pi * (4 * halfWidth) + 7.95
+    let beta: Double
+    if attenuation > 50 { beta = 0.1102 * (attenuation - 8.7) }
+    else if attenuation >= 21 { beta = 0.5842 * pow(attenuation - 21, 0.4) + 0.07886 * (attenuation - 21) }
+    else { beta = 0 }
+    func besselI0(_ x: Double) -> Double {
+        var sum = 1.0, term = 1.0, k = 1.0
+        while term > 1e-17 * sum { term *= (x / (2 * k)) * (x / (2 * k)); sum += term; k += 1 }
+        return sum
+    }
+    let n = Double(kernelSize - 1)
+    var filter = (0..<kernelSize).map { i -> Double in
+        let ratio = (Double(i) - n / 2) / (n / 2)
+        let window = besselI0(beta * (max(0, 1 - ratio * ratio)).squareRoot()) / besselI0(beta)
+        let t = even ? Double(i - half) + 0.5 : Double(i - half)
+        let x = 2 * cutoff * t
+        let sinc = x == 0 ? 1 : sin(Double.pi * x) / (Double.pi * x)
+        return 2 * cutoff * window * sinc
+    }
+    let sum = filter.reduce(0, +)
+    filter = filter.map { $0 / sum }
+    return filter.map { Float($0) }
+}
+
+/// `Xcodec2AntiAliasedActivation1d` around `Xcodec2SnakeBeta`: 2x upsample (transposed conv with a
+/// 12-tap Kaiser sinc, replicate padding), x + 1/(e^beta + 1e-9) * sin^2(x * e^alpha), then 2x downsample
+/// (12 taps, replicate padding). Fused per channel: the 2x signal is kept as its even and odd samples
+/// for one channel at a time, never for the whole tensor.
+struct AntiAliasedSnakeBeta {
+    let alphaExp: [Float]
+    let inverseBeta: [Float]
+    /// 2 * upsampling filter taps split by parity; downsampling taps.
+    let upEven: [Float], upOdd: [Float], down: [Float]
+    let downVectors: [SIMD8<Float>]
+    let channels: Int
+
+    init(_ ckpt: Checkpoint, _ prefix: String, channels: Int) throws {
+        let alpha = try ckpt.weight(prefix + ".act.alpha", [channels])
+        let beta = try ckpt.weight(prefix + ".act.beta", [channels])
+        alphaExp = alpha.data.map { Foundation.exp($0) }
+        inverseBeta = beta.data.map { 1 / (Foundation.exp($0) + 0.000000001) }
+        let up = kaiserSincFilter(cutoff: 0.25, halfWidth: 0.3, kernelSize: 12)
+        // up[2j] uses taps 1,3,..,11 on x[j+2], .., x[j-3]; up[2j+1] uses taps 0,2,..,10 on x[j+3], .., x[j-2].
+        upEven = (0..<6).map { 2 * up[2 * $0 + 1] }
+        upOdd = (0..<6).map { 2 * up[2 * $0] }
+        down = kaiserSincFilter(cutoff: 0.25, halfWidth: 0.3, kernelSize: 12)
+        downVectors = down.map { SIMD8<Float>(repeating: $0) }
+        self.channels = channels
+    }
+
+    /// x [channels, length] -> out [channels, length] (out must not alias x).
+    func callAsFunction(_ x: UnsafePointer<Float>, length t: Int, out: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        let margin = 3
+        workspace.scope {
+            let xe = workspace.take(t + 2 * margin + 8)
+            let even = workspace.take(t + 2 * margin + 8)
+            let odd = workspace.take(t + 2 * margin + 8)
+            for c in 0..<channels {
+                let row = x + c * t
+                // x extended by replicate padding: xe[margin + i] = x[clamp(i)]
+                xe.update(repeating: row[0], count: margin)
+                (xe + margin).update(from: row, count: t)
+                (xe + margin + t).update(repeating: row[t - 1], count: margin + 8)
+                upsampleSnake(xe + margin, length: t, even: even + margin, odd: odd + margin,
+                              alpha: alphaExp[c], inverseBeta: inverseBeta[c])
+                // Replicate padding of the 2x signal: z[0] = even[0] on the left, z[2t-1] = odd[t-1] on the right.
+                let first = even[margin], last = odd[margin + t - 1]
+                even.update(repeating: first, count: margin)
+                odd.update(repeating: first, count: margin)
+                (even + margin + t).update(repeating: last, count: margin + 8)
+                (odd + margin + t).update(repeating: last, count: margin + 8)
+                downsample(even: even + margin, odd: odd + margin, length: t, out: out + c * t)
+            }
+        }
+    }
+
+    /// even[j] = snake(sum_r upEven[r] x[j+2-r]), odd[j] = snake(sum_r upOdd[r] x[j+3-r]), j < length.
+    @inline(__always)
+    private func upsampleSnake(_ x: UnsafePointer<Float>, length t: Int, even: UnsafeMutablePointer<Float>,
+                               odd: UnsafeMutablePointer<Float>, alpha: Float, inverseBeta: Float) {
+        typealias V = SIMD8<Float>
+        let a = V(repeating: alpha), ib = V(repeating: inverseBeta)
+        let e0 = V(repeating: upEven[0]), e1 = V(repeating: upEven[1]), e2 = V(repeating: upEven[2])
+        let e3 = V(repeating: upEven[3]), e4 = V(repeating: upEven[4]), e5 = V(repeating: upEven[5])
+        let o0 = V(repeating: upOdd[0]), o1 = V(repeating: upOdd[1]), o2 = V(repeating: upOdd[2])
+        let o3 = V(repeating: upOdd[3]), o4 = V(repeating: upOdd[4]), o5 = V(repeating: upOdd[5])
+        @inline(__always) func load(_ i: Int) -> V { UnsafeRawPointer(x + i).loadUnaligned(as: V.self) }
+        var j = 0
+        while j < t {  // x is readable to t + 8 past its end (replicate padding), outputs likewise
+            let xm3 = load(j - 3), xm2 = load(j - 2), xm1 = load(j - 1), x0 = load(j)
+            let xp1 = load(j + 1), xp2 = load(j + 2), xp3 = load(j + 3)
+            var ue = e0 * xp2
+            ue = ue + e1 * xp1
+            ue = ue + e2 * x0
+            ue = ue + e3 * xm1
+            ue = ue + e4 * xm2
+            ue = ue + e5 * xm3
+            var uo = o0 * xp3
+            uo = uo + o1 * xp2
+            uo = uo + o2 * xp1
+            uo = uo + o3 * x0
+            uo = uo + o4 * xm1
+            uo = uo + o5 * xm2
+            let se = VectorMath.sin(ue * a), so = VectorMath.sin(uo * a)
+            UnsafeMutableRawPointer(even + j).storeBytes(of: ue + ib * se * se, as: V.self)
+            UnsafeMutableRawPointer(odd + j).storeBytes(of: uo + ib * so * so, as: V.self)
+            j += 8
+        }
+    }
+
+    /// out[j] = sum_k down[k] z[2j + k - 5], with z[2i] = even[i], z[2i+1] = odd[i].
+    @inline(__always)
+    private func downsample(even: UnsafePointer<Float>, odd: UnsafePointer<Float>, length t: Int, out: UnsafeMutablePointer<Float>) {
+        typealias V = SIMD8<Float>
+        // k odd: z[2j + k - 5] = even[j + (k - 5) / 2]; k even: odd[j + (k - 6) / 2].
+        downVectors.withUnsafeBufferPointer { d in
+        @inline(__always) func e(_ i: Int) -> V { UnsafeRawPointer(even + i).loadUnaligned(as: V.self) }
+        @inline(__always) func o(_ i: Int) -> V { UnsafeRawPointer(odd + i).loadUnaligned(as: V.self) }
+        var j = 0
+        while j + 8 <= t {
+            var acc = d[0] * o(j - 3)
+            acc = acc + d[1] * e(j - 2)
+            acc = acc + d[2] * o(j - 2)
+            acc = acc + d[3] * e(j - 1)
+            acc = acc + d[4] * o(j - 1)
+            acc = acc + d[5] * e(j)
+            acc = acc + d[6] * o(j)
+            acc = acc + d[7] * e(j + 1)
+            acc = acc + d[8] * o(j + 1)
+            acc = acc + d[9] * e(j + 2)
+            acc = acc + d[10] * o(j + 2)
+            acc = acc + d[11] * e(j + 3)
+            UnsafeMutableRawPointer(out + j).storeBytes(of: acc, as: V.self)
+            j += 8
+        }
+        while j < t {
+            var acc = down[0] * odd[j - 3]
+            for k in 1..<12 {
+                acc += down[k] * (k % 2 == 1 ? even[j + (k - 5) / 2] : odd[j + (k - 6) / 2])
+            }
+            out[j] = acc
+            j += 1
+        }
+        }
+    }
+}
+
+/// `Xcodec2ResidualUnit`: x + conv2(snake2(conv1(snake1(x)))), conv1 k=7 dilated.
+struct Xcodec2ResidualUnit {
+    let snake1: AntiAliasedSnakeBeta, conv1: Conv1d, snake2: AntiAliasedSnakeBeta, conv2: Conv1d
+    let channels: Int
+
+    init(_ ckpt: Checkpoint, _ prefix: String, channels: Int, dilation: Int) throws {
+        self.channels = channels
+        snake1 = try AntiAliasedSnakeBeta(ckpt, prefix + ".snake1", channels: channels)
+        conv1 = try Conv1d(ckpt, prefix + ".conv1", inChannels: channels, outChannels: channels, kernel: 7,
+                           padding: 3 * dilation, dilation: dilation)
+        snake2 = try AntiAliasedSnakeBeta(ckpt, prefix + ".snake2", channels: channels)
+        conv2 = try Conv1d(ckpt, prefix + ".conv2", inChannels: channels, outChannels: channels, kernel: 1)
+    }
+
+    /// Updates x [channels, length] in place.
+    func callAsFunction(_ x: UnsafeMutablePointer<Float>, length t: Int, workspace: Workspace) {
+        workspace.scope {
+            let a = workspace.take(channels * t), b = workspace.take(channels * t)
+            snake1(x, length: t, out: a, workspace: workspace)
+            conv1.channelMajor(a, length: t, out: b, workspace: workspace)
+            snake2(b, length: t, out: a, workspace: workspace)
+            conv2.channelMajor(a, length: t, out: b, workspace: workspace)
+            Kernels.add(x, b, count: channels * t)
+        }
+    }
+}
+
+/// `Xcodec2EncoderBlock`: three residual units (dilations 1, 3, 9), snake, strided conv doubling channels.
+struct Xcodec2EncoderBlock {
+    let resUnits: [Xcodec2ResidualUnit]
+    let snake1: AntiAliasedSnakeBeta
+    let conv1: Conv1d
+
+    init(_ ckpt: Checkpoint, _ prefix: String, outChannels dimension: Int, stride: Int) throws {
+        resUnits = try [1, 3, 9].enumerated().map { index, dilation in
+            try Xcodec2ResidualUnit(ckpt, "\(prefix).res_unit\(index + 1)", channels: dimension / 2, dilation: dilation)
+        }
+        snake1 = try AntiAliasedSnakeBeta(ckpt, prefix + ".snake1", channels: dimension / 2)
+        conv1 = try Conv1d(ckpt, prefix + ".conv1", inChannels: dimension / 2, outChannels: dimension,
+                           kernel: 2 * stride, stride: stride, padding: (stride + 1) / 2)
+    }
+
+    /// x [dim/2, length] (overwritten) -> out [dim, outputLength].
+    func callAsFunction(_ x: UnsafeMutablePointer<Float>, length t: Int, out: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        for unit in resUnits { unit(x, length: t, workspace: workspace) }
+        workspace.scope {
+            let a = workspace.take(snake1.channels * t)
+            snake1(x, length: t, out: a, workspace: workspace)
+            conv1.channelMajor(a, length: t, out: out, workspace: workspace)
+        }
+    }
+}
+
+/// `Xcodec2Encoder`, the acoustic encoder: conv, strided blocks, snake, conv to hidden_size.
+/// Input [padded samples], output [hidden, frames] channel-major.
+public struct AcousticEncoder {
+    let conv1: Conv1d
+    let blocks: [Xcodec2EncoderBlock]
+    let snake1: AntiAliasedSnakeBeta
+    let conv2: Conv1d
+    public let config: Xcodec2Config
+
+    init(_ ckpt: Checkpoint, _ prefix: String, config: Xcodec2Config) throws {
+        self.config = config
+        let base = config.encoderHiddenSize
+        conv1 = try Conv1d(ckpt, prefix + ".conv1", inChannels: 1, outChannels: base, kernel: 7, padding: 3)
+        blocks = try config.downsamplingRatios.enumerated().map { index, stride in
+            try Xcodec2EncoderBlock(ckpt, "\(prefix).block.\(index)", outChannels: base << (index + 1), stride: stride)
+        }
+        let dModel = base << config.downsamplingRatios.count
+        snake1 = try AntiAliasedSnakeBeta(ckpt, prefix + ".snake1", channels: dModel)
+        conv2 = try Conv1d(ckpt, prefix + ".conv2", inChannels: dModel, outChannels: config.hiddenSize, kernel: 3, padding: 1)
+    }
+
+    /// Channels and length after each stage, for sizing buffers and counting work.
+    func lengths(samples: Int) -> [Int] {
+        var t = samples
+        var result = [t]
+        for block in blocks { t = block.conv1.outputLength(t); result.append(t) }
+        return result
+    }
+
+    public func callAsFunction(_ audio: UnsafePointer<Float>, samples: Int, out: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        workspace.scope {
+            var t = samples
+            var channels = conv1.outChannels
+            var x = workspace.take(channels * t)
+            conv1.channelMajor(audio, length: t, out: x, workspace: workspace)
+            for block in blocks {
+                let next = block.conv1.outputLength(t)
+                let y = workspace.take(block.conv1.outChannels * next)
+                block(x, length: t, out: y, workspace: workspace)
+                x = y
+                t = next
+                channels = block.conv1.outChannels
+            }
+            let a = workspace.take(channels * t)
+            snake1(x, length: t, out: a, workspace: workspace)
+            conv2.channelMajor(a, length: t, out: out, workspace: workspace)
+        }
+    }
+}

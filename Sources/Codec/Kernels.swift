@@ -1,0 +1,151 @@
+import CBLAS
+import Foundation
+
+/// Dense kernels over contiguous row-major Float storage, built on `cblas_sgemm`.
+public enum Kernels {
+    /// C[m, n] = alpha * op(A) * op(B) + beta * C, row-major.
+    @inline(__always)
+    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                            alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                            b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// `nn.Linear` on time-major rows: out[rows, outF] = x[rows, inF] * W[outF, inF]^T + bias.
+    public static func linear(_ x: UnsafePointer<Float>, rows: Int, weight: Weight, bias: Weight?,
+                              out: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        let outF = weight.shape[0], inF = weight.shape[1]
+        if let bias, !accumulate { broadcastRows(bias.pointer, rows: rows, cols: outF, into: out) }
+        gemm(transB: true, m: rows, n: outF, k: inF, a: x, lda: inF, b: weight.pointer, ldb: inF,
+             beta: (bias != nil || accumulate) ? 1 : 0, c: out, ldc: outF)
+        if let bias, accumulate { addRowBias(out, rows: rows, cols: outF, bias: bias.pointer) }
+    }
+
+    /// out[r, c] = v[c] for every row.
+    public static func broadcastRows(_ v: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows { (out + r * cols).update(from: v, count: cols) }
+    }
+
+    /// out[c, t] = v[c] for every column (channel-major bias).
+    public static func broadcastColumns(_ v: UnsafePointer<Float>, channels: Int, length: Int, ld: Int,
+                                        into out: UnsafeMutablePointer<Float>) {
+        for c in 0..<channels { (out + c * ld).update(repeating: v[c], count: length) }
+    }
+
+    static func addRowBias(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafePointer<Float>) {
+        for r in 0..<rows { add(x + r * cols, bias, count: cols) }
+    }
+
+    /// x += y, elementwise.
+    @inline(__always)
+    public static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+        var i = 0
+        while i + 8 <= count {
+            let a = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            let b = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(x + i).storeBytes(of: a + b, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { x[i] += y[i]; i += 1 }
+    }
+
+    /// x = x * scale + y, elementwise (the conformer's half-step residuals).
+    @inline(__always)
+    public static func scaleAdd(_ x: UnsafeMutablePointer<Float>, scale: Float, _ y: UnsafePointer<Float>, count: Int) {
+        let s = SIMD8<Float>(repeating: scale)
+        var i = 0
+        while i + 8 <= count {
+            let a = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            let b = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(x + i).storeBytes(of: a * s + b, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { x[i] = x[i] * scale + y[i]; i += 1 }
+    }
+
+    /// `nn.LayerNorm` over the last axis of [rows, cols], written to `out` (may alias `x`).
+    public static func layerNorm(_ x: UnsafePointer<Float>, rows: Int, cols: Int, weight: Weight, bias: Weight,
+                                 eps: Float, out: UnsafeMutablePointer<Float>) {
+        let g = weight.pointer, b = bias.pointer
+        for r in 0..<rows {
+            let row = x + r * cols, dst = out + r * cols
+            var sum: Float = 0
+            for c in 0..<cols { sum += row[c] }
+            let mean = sum / Float(cols)
+            var sq: Float = 0
+            for c in 0..<cols { let d = row[c] - mean; sq += d * d }
+            let inv = 1 / (sq / Float(cols) + eps).squareRoot()
+            for c in 0..<cols { dst[c] = (row[c] - mean) * inv * g[c] + b[c] }
+        }
+    }
+
+    /// SiLU (swish) in place.
+    public static func silu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + 8 <= count {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(x + i).storeBytes(of: v / (1 + VectorMath.exp(-v)), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { x[i] = x[i] / (1 + Foundation.exp(-x[i])); i += 1 }
+    }
+
+    /// ReLU in place.
+    public static func relu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count where x[i] < 0 { x[i] = 0 }
+    }
+
+    /// Numerically stable softmax of one row in place.
+    public static func softmaxRow(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        var maxValue = -Float.infinity
+        for i in 0..<count { maxValue = max(maxValue, x[i]) }
+        var sum: Float = 0
+        var i = 0
+        let m = SIMD8<Float>(repeating: maxValue)
+        var acc = SIMD8<Float>(repeating: 0)
+        while i + 8 <= count {
+            let e = VectorMath.exp(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - m)
+            UnsafeMutableRawPointer(x + i).storeBytes(of: e, as: SIMD8<Float>.self)
+            acc += e
+            i += 8
+        }
+        sum = acc.sum()
+        while i < count { x[i] = Foundation.exp(x[i] - maxValue); sum += x[i]; i += 1 }
+        let inv = 1 / sum
+        for j in 0..<count { x[j] *= inv }
+    }
+
+    /// Transpose [rows, cols] into [cols, rows].
+    public static func transpose(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
+        let tile = 32
+        var r0 = 0
+        while r0 < rows {
+            var c0 = 0
+            while c0 < cols {
+                for r in r0..<min(r0 + tile, rows) {
+                    for c in c0..<min(c0 + tile, cols) { out[c * rows + r] = x[r * cols + c] }
+                }
+                c0 += tile
+            }
+            r0 += tile
+        }
+    }
+}
+
+extension Kernels {
+    /// dst += a * b, elementwise.
+    @inline(__always)
+    public static func multiplyAdd(_ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+        var i = 0
+        while i + 8 <= count {
+            let x = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+            let y = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            let z = UnsafeRawPointer(dst + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: z + x * y, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { dst[i] += a[i] * b[i]; i += 1 }
+    }
+}

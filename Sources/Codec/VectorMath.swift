@@ -1,0 +1,52 @@
+/// Vectorised transcendental functions on SIMD8<Float> (Cephes-style range reduction and polynomials),
+/// accurate to a few ulp over the ranges the codec produces.
+public enum VectorMath {
+    public typealias V = SIMD8<Float>
+
+    @inline(__always)
+    static func pow2i(_ n: SIMD8<Int32>) -> V {
+        unsafeBitCast((n &+ 127) &<< 23, to: V.self)
+    }
+
+    /// e^x, relative error below 2 ulp for |x| < 87.
+    @inline(__always)
+    public static func exp(_ input: V) -> V {
+        let x0 = input.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.3))
+        let fx = (x0 * 1.44269504088896341 + 0.5).rounded(.down)
+        var x = x0 - fx * 0.693359375
+        x = x - fx * -2.12194440e-4
+        let z = x * x
+        var y = V(repeating: 1.9875691500e-4)
+        y = y * x + 1.3981999507e-3
+        y = y * x + 8.3334519073e-3
+        y = y * x + 4.1665795894e-2
+        y = y * x + 1.6666665459e-1
+        y = y * x + 5.0000001201e-1
+        y = y * z + x + 1
+        return y * pow2i(SIMD8<Int32>(fx, rounding: .towardZero))
+    }
+
+    /// sin(x): reduction by multiples of pi in three exact parts (good to |x| ~ 1e5), then the odd
+    /// Taylor polynomial to degree 13 on [-pi/2, pi/2].
+    @inline(__always)
+    public static func sin(_ x: V) -> V {
+        let q = (x * 0.318309886183790671).rounded(.toNearestOrEven)
+        var r = x - q * 3.140625
+        r = r - q * 9.67502593994140625e-4
+        r = r - q * 1.509957990978376432e-7
+        let r2 = r * r
+        var p = V(repeating: 1.0 / 6227020800.0)
+        p = p * r2 - 1.0 / 39916800.0
+        p = p * r2 + 1.0 / 362880.0
+        p = p * r2 - 1.0 / 5040.0
+        p = p * r2 + 1.0 / 120.0
+        p = p * r2 - 1.0 / 6.0
+        let s = r + r * r2 * p
+        let odd = (SIMD8<Int32>(q, rounding: .towardZero) & 1) &<< 31
+        return unsafeBitCast(unsafeBitCast(s, to: SIMD8<Int32>.self) ^ odd, to: V.self)
+    }
+
+    /// 1 / (1 + e^-x).
+    @inline(__always)
+    public static func sigmoid(_ x: V) -> V { 1 / (1 + exp(-x)) }
+}

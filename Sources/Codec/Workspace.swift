@@ -1,0 +1,65 @@
+/// Per-worker scratch memory: a bump allocator over one contiguous block. Components take buffers
+/// inside `scope { }` and give them back when it ends. The first long utterance may overflow into
+/// extra chunks; the next `reset` merges them into one block, so a worker stops allocating once it has
+/// seen its longest input.
+public final class Workspace {
+    private var block: UnsafeMutablePointer<Float>
+    private var capacity: Int
+    private var top = 0
+    private var overflow: [UnsafeMutablePointer<Float>] = []
+    private var overflowFloats = 0
+    public private(set) var highWater = 0
+
+    public init(capacity: Int = 1 << 20) {
+        self.capacity = capacity
+        block = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        block.deallocate()
+        for chunk in overflow { chunk.deallocate() }
+    }
+
+    /// `count` floats, 16-float aligned within the block, uninitialised.
+    public func take(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let rounded = (count + 15) & ~15
+        if top + rounded <= capacity {
+            defer { top += rounded; highWater = max(highWater, top) }
+            return block + top
+        }
+        let chunk = UnsafeMutablePointer<Float>.allocate(capacity: rounded)
+        overflow.append(chunk)
+        overflowFloats += rounded
+        highWater = max(highWater, top + overflowFloats)
+        return chunk
+    }
+
+    /// Zero-filled `count` floats.
+    public func takeZeroed(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let p = take(count)
+        p.initialize(repeating: 0, count: count)
+        return p
+    }
+
+    /// Runs `body`; every buffer taken inside it is released afterwards.
+    public func scope<R>(_ body: () throws -> R) rethrows -> R {
+        let mark = top
+        defer { top = mark }
+        return try body()
+    }
+
+    /// Between utterances: grows the block to hold everything the last one needed.
+    public func reset() {
+        top = 0
+        guard !overflow.isEmpty else { return }
+        for chunk in overflow { chunk.deallocate() }
+        overflow.removeAll()
+        let needed = highWater + highWater / 8
+        overflowFloats = 0
+        block.deallocate()
+        capacity = needed
+        block = .allocate(capacity: capacity)
+    }
+
+    public var bytes: Int { capacity * MemoryLayout<Float>.stride }
+}

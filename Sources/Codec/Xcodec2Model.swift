@@ -1,0 +1,164 @@
+import CBLAS
+import Foundation
+
+/// Seconds spent in each encode stage.
+public struct EncodeTimings: Sendable, Codable {
+    public var features = 0.0, semanticEncoder = 0.0, acousticEncoder = 0.0, quantizer = 0.0
+    public var total: Double { features + semanticEncoder + acousticEncoder + quantizer }
+
+    public static func + (a: Self, b: Self) -> Self {
+        Self(features: a.features + b.features, semanticEncoder: a.semanticEncoder + b.semanticEncoder,
+             acousticEncoder: a.acousticEncoder + b.acousticEncoder, quantizer: a.quantizer + b.quantizer)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case features, semanticEncoder = "semantic_encoder", acousticEncoder = "acoustic_encoder", quantizer
+    }
+}
+
+/// Intermediate tensors of one encode, for parity tests (row-major, shapes as named).
+public struct EncodeTrace {
+    public var tensors: [String: [Float]] = [:]
+    public init() {}
+    mutating func record(_ name: String, _ p: UnsafePointer<Float>, count: Int) {
+        tensors[name] = Array(UnsafeBufferPointer(start: p, count: count))
+    }
+}
+
+public enum BLAS {
+    /// Threads OpenBLAS may use for each call; one per worker when several workers run at once.
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+}
+
+public enum EncodeError: Error, CustomStringConvertible {
+    case frameMismatch(semantic: Int, acoustic: Int)
+    public var description: String {
+        switch self {
+        case let .frameMismatch(s, a): return "semantic encoder gave \(s) frames but the acoustic encoder \(a)"
+        }
+    }
+}
+
+/// `Xcodec2Model`'s encode path, loaded from a Transformers-layout folder. Immutable after loading
+/// and shared by all workers; each worker brings its own `Workspace`.
+public final class Xcodec2Model: @unchecked Sendable {
+    public let directory: URL
+    public let config: Xcodec2Config
+    public let featureExtractor: Xcodec2FeatureExtractor
+    let checkpoint: Checkpoint
+    let semanticEncoder: SemanticEncoder
+    let semanticAdapter: SemanticAdapter
+    let acousticEncoder: AcousticEncoder
+    let fcEncoder: Linear
+    let quantizer: Quantizer
+
+    /// Prefixes of the tensors the encode path owns; anything else under them is unexpected.
+    static let encoderPrefixes = ["semantic_encoder.", "semantic_adapter.", "acoustic_encoder.", "fc_encoder.", "quantizer."]
+
+    public init(directory: URL) throws {
+        self.directory = directory
+        let configURL = directory.appendingPathComponent("config.json")
+        let preprocessorURL = directory.appendingPathComponent("preprocessor_config.json")
+        guard FileManager.default.fileExists(atPath: configURL.path) else {
+            throw CheckpointError.notFound(directory.path, "no config.json: not a Transformers model folder")
+        }
+        do {
+            config = try JSONDecoder().decode(Xcodec2Config.self, from: Data(contentsOf: configURL))
+        } catch let error as DecodingError {
+            throw CheckpointError.badConfig(configURL.path, Self.describe(error))
+        }
+        var extractorConfig = Xcodec2FeatureExtractorConfig()
+        extractorConfig.hopLength = config.hopLength
+        extractorConfig.samplingRate = config.samplingRate
+        if FileManager.default.fileExists(atPath: preprocessorURL.path) {
+            do {
+                extractorConfig = try JSONDecoder().decode(Xcodec2FeatureExtractorConfig.self, from: Data(contentsOf: preprocessorURL))
+            } catch let error as DecodingError {
+                throw CheckpointError.badConfig(preprocessorURL.path, Self.describe(error))
+            }
+        }
+        try config.validate(path: configURL.path, extractor: extractorConfig)
+        featureExtractor = Xcodec2FeatureExtractor(config: extractorConfig)
+        checkpoint = try Checkpoint(directory: directory)
+        let semantic = config.semanticModelConfig
+        semanticEncoder = try SemanticEncoder(checkpoint, "semantic_encoder", config: semantic)
+        semanticAdapter = try SemanticAdapter(checkpoint, "semantic_adapter", channels: semantic.hiddenSize)
+        acousticEncoder = try AcousticEncoder(checkpoint, "acoustic_encoder", config: config)
+        fcEncoder = try Linear(checkpoint, "fc_encoder", inFeatures: config.quantizationDim, outFeatures: config.quantizationDim)
+        quantizer = try Quantizer(checkpoint, "quantizer", config: config)
+        let unexpected = checkpoint.unconsumedKeys(under: Self.encoderPrefixes)
+        if !unexpected.isEmpty { throw CheckpointError.unexpectedTensors(unexpected) }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case let .typeMismatch(_, context), let .valueNotFound(_, context), let .keyNotFound(_, context), let .dataCorrupted(context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    public var sampleRate: Int { config.samplingRate }
+
+    /// Codes for 16 kHz mono `audio`: one per `hopLength` samples (after the extractor's padding).
+    public func encode(_ audio: UnsafeBufferPointer<Float>, workspace: Workspace,
+                       timings: UnsafeMutablePointer<EncodeTimings>? = nil,
+                       trace: UnsafeMutablePointer<EncodeTrace>? = nil) throws -> [Int32] {
+        defer { workspace.reset() }
+        let fe = featureExtractor
+        let samples = fe.paddedLength(samples: audio.count)
+        let frames = fe.frameCount(samples: audio.count)
+        let hs = config.semanticModelConfig.hiddenSize, h = config.hiddenSize, q = config.quantizationDim
+        var clock = Stopwatch()
+        return try workspace.scope {
+            let padded = workspace.take(samples)
+            let features = workspace.take(frames * fe.featureSize)
+            fe(audio, padded: padded, features: features, workspace: workspace)
+            trace?.pointee.record("input_features", features, count: frames * fe.featureSize)
+            timings?.pointee.features += clock.lap()
+
+            let semantic = workspace.take(frames * hs)
+            let adapted = workspace.take(frames * hs)
+            semanticEncoder(features, rows: frames, out: semantic, workspace: workspace)
+            trace?.pointee.record("semantic_hidden", semantic, count: frames * hs)
+            semanticAdapter(semantic, rows: frames, out: adapted, workspace: workspace)
+            trace?.pointee.record("semantic_adapted_time_major", adapted, count: frames * hs)
+            timings?.pointee.semanticEncoder += clock.lap()
+
+            let acousticFrames = acousticEncoder.lengths(samples: samples).last!
+            guard acousticFrames == frames else { throw EncodeError.frameMismatch(semantic: frames, acoustic: acousticFrames) }
+            let acoustic = workspace.take(h * frames)
+            acousticEncoder(padded, samples: samples, out: acoustic, workspace: workspace)
+            trace?.pointee.record("acoustic", acoustic, count: h * frames)
+            timings?.pointee.acousticEncoder += clock.lap()
+
+            // fc_encoder over concat([semantic_adapted, acoustic]) along channels, as two products
+            // against the two column blocks of its weight.
+            let fused = workspace.take(frames * q)
+            let w = fcEncoder.weight.pointer
+            Kernels.broadcastRows(fcEncoder.bias!.pointer, rows: frames, cols: q, into: fused)
+            Kernels.gemm(transB: true, m: frames, n: q, k: hs, a: adapted, lda: hs, b: w, ldb: q, beta: 1, c: fused, ldc: q)
+            Kernels.gemm(transA: true, transB: true, m: frames, n: q, k: h, a: acoustic, lda: frames, b: w + hs, ldb: q,
+                         beta: 1, c: fused, ldc: q)
+            trace?.pointee.record("fused", fused, count: frames * q)
+            let projected = workspace.take(frames * quantizer.dimensions)
+            var codes = [Int32](repeating: 0, count: frames)
+            codes.withUnsafeMutableBufferPointer { quantizer.encode(fused, frames: frames, projected: projected, codes: $0.baseAddress!) }
+            trace?.pointee.record("projected", projected, count: frames * quantizer.dimensions)
+            timings?.pointee.quantizer += clock.lap()
+            return codes
+        }
+    }
+}
+
+/// Monotonic lap timer.
+struct Stopwatch {
+    private var last = DispatchTime.now().uptimeNanoseconds
+    mutating func lap() -> Double {
+        let now = DispatchTime.now().uptimeNanoseconds
+        defer { last = now }
+        return Double(now - last) / 1e9
+    }
+}

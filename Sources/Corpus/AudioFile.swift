@@ -1,0 +1,94 @@
+import CSndFile
+import CSoxr
+import Foundation
+
+public enum AudioError: Error, CustomStringConvertible, Equatable {
+    case missing(String)
+    case unreadable(String, String)
+    case empty(String)
+    case truncated(String, expected: Int, read: Int)
+    case resampleFailed(String, String)
+
+    public var description: String {
+        switch self {
+        case let .missing(path): return "\(path): no such file"
+        case let .unreadable(path, why): return "\(path): not readable as audio: \(why)"
+        case let .empty(path): return "\(path): contains no audio samples"
+        case let .truncated(path, expected, read): return "\(path): truncated: header promises \(expected) frames, \(read) could be decoded"
+        case let .resampleFailed(path, why): return "\(path): resampling failed: \(why)"
+        }
+    }
+}
+
+/// Audio decoded to mono float at the codec's rate.
+public struct DecodedAudio: Sendable {
+    /// Samples at `targetRate`, mono, in [-1, 1] for integer formats.
+    public var samples: [Float]
+    /// The file's own rate and channel count.
+    public var sourceRate: Int
+    public var channels: Int
+    public var targetRate: Int
+    public var duration: Double { Double(samples.count) / Double(targetRate) }
+}
+
+/// Reads any format libsndfile knows (WAV, FLAC, OGG/Vorbis, Opus, ...), averages channels to mono and
+/// resamples with libsoxr at high quality.
+public enum AudioFile {
+    public static func read(_ path: String, targetRate: Int = 16000) throws -> DecodedAudio {
+        guard FileManager.default.fileExists(atPath: path) else { throw AudioError.missing(path) }
+        var info = SF_INFO()
+        guard let file = sf_open(path, Int32(SFM_READ), &info) else {
+            throw AudioError.unreadable(path, String(cString: sf_strerror(nil)))
+        }
+        defer { sf_close(file) }
+        let channels = Int(info.channels), frames = Int(info.frames), rate = Int(info.samplerate)
+        guard channels > 0, rate > 0 else { throw AudioError.unreadable(path, "no channels or sample rate in the header") }
+        guard frames > 0 else { throw AudioError.empty(path) }
+        var interleaved = [Float](repeating: 0, count: frames * channels)
+        var read = 0
+        interleaved.withUnsafeMutableBufferPointer { buffer in
+            while read < frames {
+                let n = Int(sf_readf_float(file, buffer.baseAddress! + read * channels, sf_count_t(frames - read)))
+                if n <= 0 { break }
+                read += n
+            }
+        }
+        if sf_error(file) != 0 {
+            throw AudioError.unreadable(path, String(cString: sf_strerror(file)))
+        }
+        // A short read with a claimed frame count means the file ends before its header says it does.
+        if read < frames { throw AudioError.truncated(path, expected: frames, read: read) }
+        var mono: [Float]
+        if channels == 1 {
+            mono = interleaved
+        } else {
+            mono = [Float](repeating: 0, count: frames)
+            let scale = 1 / Float(channels)
+            for f in 0..<frames {
+                var sum: Float = 0
+                for c in 0..<channels { sum += interleaved[f * channels + c] }
+                mono[f] = sum * scale
+            }
+        }
+        if rate != targetRate { mono = try resample(mono, from: rate, to: targetRate, path: path) }
+        return DecodedAudio(samples: mono, sourceRate: rate, channels: channels, targetRate: targetRate)
+    }
+
+    /// libsoxr, SOXR_HQ, float32 mono.
+    public static func resample(_ input: [Float], from inRate: Int, to outRate: Int, path: String = "") throws -> [Float] {
+        let expected = Int((Double(input.count) * Double(outRate) / Double(inRate)).rounded())
+        var output = [Float](repeating: 0, count: expected + 16)
+        var produced = 0
+        var spec = soxr_quality_spec(UInt(SOXR_HQ), 0)
+        var io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I)
+        let error: soxr_error_t? = input.withUnsafeBufferPointer { inBuf in
+            output.withUnsafeMutableBufferPointer { outBuf in
+                soxr_oneshot(Double(inRate), Double(outRate), 1, inBuf.baseAddress, input.count, nil,
+                             outBuf.baseAddress, outBuf.count, &produced, &io, &spec, nil)
+            }
+        }
+        if let error { throw AudioError.resampleFailed(path, String(cString: error)) }
+        output.removeSubrange(min(produced, output.count)...)
+        return output
+    }
+}

@@ -3,6 +3,18 @@
 public enum VectorMath {
     public typealias V = SIMD8<Float>
 
+    /// 1.5 * 2^23: adding it to a float of magnitude below 2^22 leaves round-to-nearest-even(x) in the
+    /// low mantissa bits, so integer conversion is a subtraction of bit patterns (Swift's generic
+    /// SIMD float-to-int conversion is not vectorised).
+    static let magic: Float = 12582912
+    static let magicBits = SIMD8<Int32>(repeating: 0x4B40_0000)
+
+    /// The integer value of an integral-valued float lane (|x| < 2^22).
+    @inline(__always)
+    static func integerBits(_ x: V) -> SIMD8<Int32> {
+        unsafeBitCast(x + magic, to: SIMD8<Int32>.self) &- magicBits
+    }
+
     @inline(__always)
     static func pow2i(_ n: SIMD8<Int32>) -> V {
         unsafeBitCast((n &+ 127) &<< 23, to: V.self)
@@ -23,7 +35,7 @@ public enum VectorMath {
         y = y * x + 1.6666665459e-1
         y = y * x + 5.0000001201e-1
         y = y * z + x + 1
-        return y * pow2i(SIMD8<Int32>(fx, rounding: .towardZero))
+        return y * pow2i(integerBits(fx))
     }
 
     /// sin(x): reduction by multiples of pi in three exact parts (good to |x| ~ 1e5), then the odd
@@ -42,7 +54,7 @@ public enum VectorMath {
         p = p * r2 + 1.0 / 120.0
         p = p * r2 - 1.0 / 6.0
         let s = r + r * r2 * p
-        let odd = (SIMD8<Int32>(q, rounding: .towardZero) & 1) &<< 31
+        let odd = (integerBits(q) & 1) &<< 31
         return unsafeBitCast(unsafeBitCast(s, to: SIMD8<Int32>.self) ^ odd, to: V.self)
     }
 

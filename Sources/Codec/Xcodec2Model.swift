@@ -6,6 +6,13 @@ public struct EncodeTimings: Sendable, Codable {
     public var features = 0.0, semanticEncoder = 0.0, acousticEncoder = 0.0, quantizer = 0.0
     public var total: Double { features + semanticEncoder + acousticEncoder + quantizer }
 
+    public init(features: Double = 0, semanticEncoder: Double = 0, acousticEncoder: Double = 0, quantizer: Double = 0) {
+        self.features = features
+        self.semanticEncoder = semanticEncoder
+        self.acousticEncoder = acousticEncoder
+        self.quantizer = quantizer
+    }
+
     public static func + (a: Self, b: Self) -> Self {
         Self(features: a.features + b.features, semanticEncoder: a.semanticEncoder + b.semanticEncoder,
              acousticEncoder: a.acousticEncoder + b.acousticEncoder, quantizer: a.quantizer + b.quantizer)

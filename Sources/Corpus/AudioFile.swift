@@ -13,7 +13,7 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .missing(path): return "\(path): no such file"
         case let .unreadable(path, why): return "\(path): not readable as audio: \(why)"
-        case let .empty(path): return "\(path): contains no audio samples"
+        case let .empty(path): return "\(path): empty: no audio samples"
         case let .truncated(path, expected, read): return "\(path): truncated: header promises \(expected) frames, \(read) could be decoded"
         case let .resampleFailed(path, why): return "\(path): resampling failed: \(why)"
         }
@@ -35,7 +35,8 @@ public struct DecodedAudio: Sendable {
 /// resamples with libsoxr at high quality.
 public enum AudioFile {
     public static func read(_ path: String, targetRate: Int = 16000) throws -> DecodedAudio {
-        guard FileManager.default.fileExists(atPath: path) else { throw AudioError.missing(path) }
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { throw AudioError.missing(path) }
+        if (attributes[.size] as? NSNumber)?.intValue == 0 { throw AudioError.empty(path) }
         var info = SF_INFO()
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
             throw AudioError.unreadable(path, String(cString: sf_strerror(nil)))

@@ -85,3 +85,33 @@ def synthesise(text: str, voice: str, speed: int, out: Path) -> np.ndarray:
     audio, rate = sf.read(out, dtype="float32")
     assert rate == 16000
     return audio
+
+PARAGRAPHS = [
+    "It was a bright cold day in April, and the clocks were striking thirteen. The hallway smelt of boiled "
+    "cabbage and old rag mats. At one end of it a coloured poster, too large for indoor display, had been tacked "
+    "to the wall. It depicted simply an enormous face, more than a metre wide.",
+    "Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse, and "
+    "nothing particular to interest me on shore, I thought I would sail about a little and see the watery part "
+    "of the world. It is a way I have of driving off the spleen and regulating the circulation.",
+    "In the beginning the universe was created. This has made a lot of people very angry and been widely "
+    "regarded as a bad move. Far out in the uncharted backwaters of the unfashionable end of the western spiral "
+    "arm of the galaxy lies a small unregarded yellow sun.",
+    "The train left the station at seven forty two, carrying three hundred and eleven passengers, two dogs and a "
+    "crate of oranges bound for the market in the next valley, where the river bends twice before it meets the sea.",
+    "Numbers are read aloud in many ways: nineteen eighty four, one thousand nine hundred and eighty four, or "
+    "simply one nine eight four. Each of these must still become a clean sequence of speech tokens.",
+    "Whether the weather be fine, or whether the weather be not, whether the weather be cold, or whether the "
+    "weather be hot, we will weather the weather, whatever the weather, whether we like it or not.",
+]
+VOICES = [("en-us", 160), ("en-gb", 150), ("en-us+f3", 140), ("en-us+m3", 175), ("en-gb+f2", 155), ("en-us+f4", 165)]
+
+
+def long_clips(out_dir: Path) -> dict[str, Path]:
+    """Six 15-30 s espeak-ng clips (about two and a half minutes together)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clips = {}
+    for index, (text, (voice, speed)) in enumerate(zip(PARAGRAPHS, VOICES)):
+        path = out_dir / f"long{index}.wav"
+        synthesise(text, voice, speed, path)
+        clips[path.stem] = path
+    return clips

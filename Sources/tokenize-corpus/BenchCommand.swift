@@ -1,0 +1,91 @@
+import ArgumentParser
+import Codec
+import Corpus
+import Foundation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time the encode of synthetic speech: real-time factor and seconds per stage (medians)."
+    )
+
+    @OptionGroup var model: ModelOption
+
+    @Option(help: "Seconds of synthetic audio per run (or the first seconds of --audio).")
+    var seconds: Double = 10
+
+    @Option(help: "Benchmark this audio file (cut to --seconds) instead of synthetic speech.")
+    var audio: String?
+
+    @Option(help: "Timed runs after one warm-up; the medians are reported.")
+    var runs: Int = 3
+
+    @Option(help: "BLAS threads (default: every core).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    struct Report: Encodable {
+        let audioSeconds: Double
+        let runs: Int
+        let threads: Int
+        let encodeSeconds: Double
+        let rtf: Double
+        let stages: EncodeTimings
+        enum CodingKeys: String, CodingKey {
+            case audioSeconds = "audio_seconds", runs, threads, encodeSeconds = "encode_seconds", rtf, stages
+        }
+    }
+
+    func validate() throws {
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        let codec = try model.load()
+        var audio: [Float]
+        if let path = self.audio {
+            audio = try AudioFile.read(path, targetRate: codec.sampleRate).samples
+            let wanted = Int(seconds * Double(codec.sampleRate))
+            guard audio.count >= wanted else {
+                throw CommandFailure("\(path): \(Double(audio.count) / Double(codec.sampleRate)) s of audio, shorter than --seconds \(seconds)")
+            }
+            audio.removeSubrange(wanted...)
+        } else {
+            audio = SyntheticSpeech.generate(seconds: seconds, sampleRate: codec.sampleRate)
+        }
+        let workspace = Workspace()
+        var all: [EncodeTimings] = []
+        for run in 0...runs {
+            var timings = EncodeTimings()
+            _ = try audio.withUnsafeBufferPointer { try codec.encode($0, workspace: workspace, timings: &timings) }
+            if run > 0 { all.append(timings) }  // run 0 is the warm-up
+        }
+        func median(_ values: [Double]) -> Double {
+            let sorted = values.sorted()
+            return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        }
+        let stages = EncodeTimings(features: median(all.map(\.features)), semanticEncoder: median(all.map(\.semanticEncoder)),
+                                   acousticEncoder: median(all.map(\.acousticEncoder)), quantizer: median(all.map(\.quantizer)))
+        let encode = median(all.map(\.total))
+        let report = Report(audioSeconds: seconds, runs: runs, threads: threads, encodeSeconds: encode,
+                            rtf: encode / seconds, stages: stages)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        print(String(format: "audio seconds      %8.2f   (%d runs after a warm-up, %d BLAS threads)", seconds, runs, threads))
+        print(String(format: "encode seconds     %8.3f   median", encode))
+        print(String(format: "real-time factor   %8.3f   (encode / audio)", encode / seconds))
+        print(String(format: "  features         %8.3f s", stages.features))
+        print(String(format: "  semantic encoder %8.3f s", stages.semanticEncoder))
+        print(String(format: "  acoustic encoder %8.3f s", stages.acousticEncoder))
+        print(String(format: "  quantizer        %8.3f s", stages.quantizer))
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+import Codec
+import Corpus
+import Foundation
+
+struct CodesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "codes",
+        abstract: "Encode one audio file and print its codes as JSON."
+    )
+
+    @Argument(help: "Any file libsndfile reads (WAV, FLAC, OGG, ...); resampled to 16 kHz mono.")
+    var audio: String
+
+    @OptionGroup var model: ModelOption
+
+    func run() throws {
+        let codec = try model.load()
+        let decoded = try AudioFile.read(audio, targetRate: codec.sampleRate)
+        let codes = try decoded.samples.withUnsafeBufferPointer { try codec.encode($0, workspace: Workspace()) }
+        print(CodesJSON.line(path: audio, sampleRate: decoded.sourceRate, numSamples: decoded.samples.count,
+                             duration: decoded.duration, codes: codes))
+    }
+}

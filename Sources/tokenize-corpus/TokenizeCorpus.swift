@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct TokenizeCorpus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize-corpus",
+        abstract: "Turn speech corpora into X-Codec2 tokens for training Llasa TTS models.",
+        subcommands: [CodesCommand.self, BenchCommand.self]
+    )
+}

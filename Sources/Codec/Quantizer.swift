@@ -1,11 +1,10 @@
 import Foundation
 
-/// `Xcodec2Quantizer`: `project_in` to one value per FSQ dimension, then finite scalar quantisation
+/// `Xcodec2Quantizer`'s encode side (`project_out` belongs to `Xcodec2Decoder`): `project_in` to one value per FSQ dimension, then finite scalar quantisation
 /// (`Xcodec2FiniteScalarQuantization`). Like the reference, the bound is applied twice (once in the
 /// quantizer for checkpoint compatibility, once inside FSQ) before rounding half to even.
 public struct Quantizer {
     let projectIn: Linear
-    let projectOut: Linear
     public let levels: [Int]
     let basis: [Int]
     let halfRange: [Float], offset: [Float], shift: [Float]
@@ -14,7 +13,6 @@ public struct Quantizer {
         levels = config.quantizationLevels
         let dims = levels.count
         projectIn = try Linear(ckpt, prefix + ".project_in", inFeatures: config.quantizationDim, outFeatures: dims)
-        projectOut = try Linear(ckpt, prefix + ".project_out", inFeatures: dims, outFeatures: config.quantizationDim)
         var b = [Int](), running = 1
         for level in levels { b.append(running); running *= level }
         basis = b

@@ -46,23 +46,57 @@ public enum EncodeError: Error, CustomStringConvertible {
     }
 }
 
-/// `Xcodec2Model`'s encode path, loaded from a Transformers-layout folder. Immutable after loading
-/// and shared by all workers; each worker brings its own `Workspace`.
-public final class Xcodec2Model: @unchecked Sendable {
-    public let directory: URL
-    public let config: Xcodec2Config
-    public let featureExtractor: Xcodec2FeatureExtractor
-    let checkpoint: Checkpoint
+/// The modules `Xcodec2Model.encode` runs.
+struct EncodePath {
     let semanticEncoder: SemanticEncoder
     let semanticAdapter: SemanticAdapter
     let acousticEncoder: AcousticEncoder
     let fcEncoder: Linear
     let quantizer: Quantizer
 
-    /// Prefixes of the tensors the encode path owns; anything else under them is unexpected.
-    static let encoderPrefixes = ["semantic_encoder.", "semantic_adapter.", "acoustic_encoder.", "fc_encoder.", "quantizer."]
+    /// Prefixes of the tensors it owns; anything else under them is unexpected.
+    static let prefixes = ["semantic_encoder.", "semantic_adapter.", "acoustic_encoder.", "fc_encoder.", "quantizer.project_in."]
 
-    public init(directory: URL) throws {
+    init(_ checkpoint: Checkpoint, config: Xcodec2Config) throws {
+        let semantic = config.semanticModelConfig
+        semanticEncoder = try SemanticEncoder(checkpoint, "semantic_encoder", config: semantic)
+        semanticAdapter = try SemanticAdapter(checkpoint, "semantic_adapter", channels: semantic.hiddenSize)
+        acousticEncoder = try AcousticEncoder(checkpoint, "acoustic_encoder", config: config)
+        fcEncoder = try Linear(checkpoint, "fc_encoder", inFeatures: config.quantizationDim, outFeatures: config.quantizationDim)
+        quantizer = try Quantizer(checkpoint, "quantizer", config: config)
+    }
+}
+
+public enum DecodeError: Error, CustomStringConvertible {
+    case codeOutOfRange(index: Int, code: Int, codebookSize: Int)
+    case noCodes
+    public var description: String {
+        switch self {
+        case let .codeOutOfRange(index, code, size): return "code \(code) at position \(index) is outside the codebook (0..<\(size))"
+        case .noCodes: return "no codes to decode"
+        }
+    }
+}
+
+/// `Xcodec2Model` loaded from a Transformers-layout folder: the encode path, the decoder, or both.
+/// Immutable after loading and shared by all workers; each worker brings its own `Workspace`.
+public final class Xcodec2Model: @unchecked Sendable {
+    public struct Parts: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        public static let encoder = Parts(rawValue: 1)
+        public static let decoder = Parts(rawValue: 2)
+        public static let all: Parts = [.encoder, .decoder]
+    }
+
+    public let directory: URL
+    public let config: Xcodec2Config
+    public let featureExtractor: Xcodec2FeatureExtractor
+    let checkpoint: Checkpoint
+    let encodePath: EncodePath?
+    let decoder: Xcodec2Decoder?
+
+    public init(directory: URL, parts: Parts = .encoder) throws {
         self.directory = directory
         let configURL = directory.appendingPathComponent("config.json")
         let preprocessorURL = directory.appendingPathComponent("preprocessor_config.json")
@@ -87,14 +121,32 @@ public final class Xcodec2Model: @unchecked Sendable {
         try config.validate(path: configURL.path, extractor: extractorConfig)
         featureExtractor = Xcodec2FeatureExtractor(config: extractorConfig)
         checkpoint = try Checkpoint(directory: directory)
-        let semantic = config.semanticModelConfig
-        semanticEncoder = try SemanticEncoder(checkpoint, "semantic_encoder", config: semantic)
-        semanticAdapter = try SemanticAdapter(checkpoint, "semantic_adapter", channels: semantic.hiddenSize)
-        acousticEncoder = try AcousticEncoder(checkpoint, "acoustic_encoder", config: config)
-        fcEncoder = try Linear(checkpoint, "fc_encoder", inFeatures: config.quantizationDim, outFeatures: config.quantizationDim)
-        quantizer = try Quantizer(checkpoint, "quantizer", config: config)
-        let unexpected = checkpoint.unconsumedKeys(under: Self.encoderPrefixes)
+        encodePath = parts.contains(.encoder) ? try EncodePath(checkpoint, config: config) : nil
+        decoder = parts.contains(.decoder) ? try Xcodec2Decoder(checkpoint, config: config) : nil
+        var prefixes: [String] = []
+        if parts.contains(.encoder) { prefixes += EncodePath.prefixes }
+        if parts.contains(.decoder) { prefixes += ["acoustic_decoder.", "quantizer.project_out."] }
+        let unexpected = checkpoint.unconsumedKeys(under: prefixes)
         if !unexpected.isEmpty { throw CheckpointError.unexpectedTensors(unexpected) }
+    }
+
+    /// Number of distinct codes.
+    public var codebookSize: Int { config.codebookSize }
+
+    /// Audio (16 kHz, `hopLength` samples per code) for `codes`; every code must be in 0..<codebookSize.
+    public func decode(_ codes: [Int], workspace: Workspace) throws -> [Float] {
+        guard let decoder else { preconditionFailure("model loaded without its decoder") }
+        guard !codes.isEmpty else { throw DecodeError.noCodes }
+        for (index, code) in codes.enumerated() where code < 0 || code >= codebookSize {
+            throw DecodeError.codeOutOfRange(index: index, code: code, codebookSize: codebookSize)
+        }
+        defer { workspace.reset() }
+        let narrow = codes.map { Int32($0) }
+        var audio = [Float](repeating: 0, count: codes.count * config.hopLength)
+        narrow.withUnsafeBufferPointer { c in
+            audio.withUnsafeMutableBufferPointer { decoder(c, audio: $0.baseAddress!, workspace: workspace) }
+        }
+        return audio
     }
 
     private static func describe(_ error: DecodingError) -> String {
@@ -113,6 +165,7 @@ public final class Xcodec2Model: @unchecked Sendable {
     public func encode(_ audio: UnsafeBufferPointer<Float>, workspace: Workspace,
                        timings: UnsafeMutablePointer<EncodeTimings>? = nil,
                        trace: UnsafeMutablePointer<EncodeTrace>? = nil) throws -> [Int32] {
+        guard let path = encodePath else { preconditionFailure("model loaded without its encoder") }
         defer { workspace.reset() }
         let fe = featureExtractor
         let samples = fe.paddedLength(samples: audio.count)
@@ -128,32 +181,32 @@ public final class Xcodec2Model: @unchecked Sendable {
 
             let semantic = workspace.take(frames * hs)
             let adapted = workspace.take(frames * hs)
-            semanticEncoder(features, rows: frames, out: semantic, workspace: workspace)
+            path.semanticEncoder(features, rows: frames, out: semantic, workspace: workspace)
             trace?.pointee.record("semantic_hidden", semantic, count: frames * hs)
-            semanticAdapter(semantic, rows: frames, out: adapted, workspace: workspace)
+            path.semanticAdapter(semantic, rows: frames, out: adapted, workspace: workspace)
             trace?.pointee.record("semantic_adapted_time_major", adapted, count: frames * hs)
             timings?.pointee.semanticEncoder += clock.lap()
 
-            let acousticFrames = acousticEncoder.lengths(samples: samples).last!
+            let acousticFrames = path.acousticEncoder.lengths(samples: samples).last!
             guard acousticFrames == frames else { throw EncodeError.frameMismatch(semantic: frames, acoustic: acousticFrames) }
             let acoustic = workspace.take(h * frames)
-            acousticEncoder(padded, samples: samples, out: acoustic, workspace: workspace)
+            path.acousticEncoder(padded, samples: samples, out: acoustic, workspace: workspace)
             trace?.pointee.record("acoustic", acoustic, count: h * frames)
             timings?.pointee.acousticEncoder += clock.lap()
 
             // fc_encoder over concat([semantic_adapted, acoustic]) along channels, as two products
             // against the two column blocks of its weight.
             let fused = workspace.take(frames * q)
-            let w = fcEncoder.weight.pointer
-            Kernels.broadcastRows(fcEncoder.bias!.pointer, rows: frames, cols: q, into: fused)
+            let w = path.fcEncoder.weight.pointer
+            Kernels.broadcastRows(path.fcEncoder.bias!.pointer, rows: frames, cols: q, into: fused)
             Kernels.gemm(transB: true, m: frames, n: q, k: hs, a: adapted, lda: hs, b: w, ldb: q, beta: 1, c: fused, ldc: q)
             Kernels.gemm(transA: true, transB: true, m: frames, n: q, k: h, a: acoustic, lda: frames, b: w + hs, ldb: q,
                          beta: 1, c: fused, ldc: q)
             trace?.pointee.record("fused", fused, count: frames * q)
-            let projected = workspace.take(frames * quantizer.dimensions)
+            let projected = workspace.take(frames * path.quantizer.dimensions)
             var codes = [Int32](repeating: 0, count: frames)
-            codes.withUnsafeMutableBufferPointer { quantizer.encode(fused, frames: frames, projected: projected, codes: $0.baseAddress!) }
-            trace?.pointee.record("projected", projected, count: frames * quantizer.dimensions)
+            codes.withUnsafeMutableBufferPointer { path.quantizer.encode(fused, frames: frames, projected: projected, codes: $0.baseAddress!) }
+            trace?.pointee.record("projected", projected, count: frames * path.quantizer.dimensions)
             timings?.pointee.quantizer += clock.lap()
             return codes
         }

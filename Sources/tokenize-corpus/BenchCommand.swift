@@ -26,6 +26,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
+    @Flag(inversion: .prefixedNo, help: "Also time decoding the codes back to audio.")
+    var decode = true
+
     struct Report: Encodable {
         let audioSeconds: Double
         let runs: Int
@@ -33,8 +36,11 @@ struct BenchCommand: ParsableCommand {
         let encodeSeconds: Double
         let rtf: Double
         let stages: EncodeTimings
+        let decodeSeconds: Double?
+        let decodeRTF: Double?
         enum CodingKeys: String, CodingKey {
             case audioSeconds = "audio_seconds", runs, threads, encodeSeconds = "encode_seconds", rtf, stages
+            case decodeSeconds = "decode_seconds", decodeRTF = "decode_rtf"
         }
     }
 
@@ -46,7 +52,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
-        let codec = try model.load()
+        let codec = try Xcodec2Model(directory: ModelLocator.resolve(model.model), parts: decode ? .all : .encoder)
         var audio: [Float]
         if let path = self.audio {
             audio = try AudioFile.read(path, targetRate: codec.sampleRate).samples
@@ -60,10 +66,20 @@ struct BenchCommand: ParsableCommand {
         }
         let workspace = Workspace()
         var all: [EncodeTimings] = []
+        var decodeTimes: [Double] = []
         for run in 0...runs {
             var timings = EncodeTimings()
-            _ = try audio.withUnsafeBufferPointer { try codec.encode($0, workspace: workspace, timings: &timings) }
-            if run > 0 { all.append(timings) }  // run 0 is the warm-up
+            let codes = try audio.withUnsafeBufferPointer { try codec.encode($0, workspace: workspace, timings: &timings) }
+            var decodeSeconds = 0.0
+            if decode {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try codec.decode(codes.map(Int.init), workspace: workspace)
+                decodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            }
+            if run > 0 {  // run 0 is the warm-up
+                all.append(timings)
+                decodeTimes.append(decodeSeconds)
+            }
         }
         func median(_ values: [Double]) -> Double {
             let sorted = values.sorted()
@@ -73,7 +89,9 @@ struct BenchCommand: ParsableCommand {
                                    acousticEncoder: median(all.map(\.acousticEncoder)), quantizer: median(all.map(\.quantizer)))
         let encode = median(all.map(\.total))
         let report = Report(audioSeconds: seconds, runs: runs, threads: threads, encodeSeconds: encode,
-                            rtf: encode / seconds, stages: stages)
+                            rtf: encode / seconds, stages: stages,
+                            decodeSeconds: decode ? median(decodeTimes) : nil,
+                            decodeRTF: decode ? median(decodeTimes) / seconds : nil)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -87,5 +105,8 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "  semantic encoder %8.3f s", stages.semanticEncoder))
         print(String(format: "  acoustic encoder %8.3f s", stages.acousticEncoder))
         print(String(format: "  quantizer        %8.3f s", stages.quantizer))
+        if let decodeSeconds = report.decodeSeconds {
+            print(String(format: "decode seconds     %8.3f   median, real-time factor %.3f", decodeSeconds, decodeSeconds / seconds))
+        }
     }
 }

@@ -5,6 +5,6 @@ struct TokenizeCorpus: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize-corpus",
         abstract: "Turn speech corpora into X-Codec2 tokens for training Llasa TTS models.",
-        subcommands: [CodesCommand.self, BenchCommand.self]
+        subcommands: [CodesCommand.self, DecodeCommand.self, RoundtripCommand.self, BenchCommand.self]
     )
 }

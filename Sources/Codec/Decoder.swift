@@ -1,0 +1,287 @@
+import CFFTW
+import Foundation
+
+/// `nn.GroupNorm` on time-major [t, channels]: statistics over each group's channels and all frames.
+struct GroupNorm {
+    let weight: Weight, bias: Weight, groups: Int, eps: Float
+    init(_ ckpt: Checkpoint, _ prefix: String, groups: Int, channels: Int, eps: Float) throws {
+        weight = try ckpt.weight(prefix + ".weight", [channels])
+        bias = try ckpt.weight(prefix + ".bias", [channels])
+        self.groups = groups
+        self.eps = eps
+    }
+
+    func callAsFunction(_ x: UnsafeMutablePointer<Float>, rows t: Int) {
+        let channels = weight.count, size = channels / groups
+        let g = weight.pointer, b = bias.pointer
+        for group in 0..<groups {
+            let c0 = group * size
+            var sum = 0.0, sq = 0.0
+            for r in 0..<t { for c in c0..<(c0 + size) { let v = Double(x[r * channels + c]); sum += v; sq += v * v } }
+            let n = Double(t * size)
+            let mean = sum / n
+            let variance = max(0, sq / n - mean * mean)
+            let inv = Float(1 / (variance + Double(eps)).squareRoot()), m = Float(mean)
+            for r in 0..<t { for c in c0..<(c0 + size) { x[r * channels + c] = (x[r * channels + c] - m) * inv * g[c] + b[c] } }
+        }
+    }
+}
+
+/// `Xcodec2ResNetBlock`: GroupNorm(32), SiLU, conv k=3, GroupNorm, SiLU, conv k=3, plus the input.
+struct Xcodec2ResNetBlock {
+    let norm1: GroupNorm, conv1: Conv1d, norm2: GroupNorm, conv2: Conv1d
+    let channels: Int
+    init(_ ckpt: Checkpoint, _ prefix: String, channels: Int) throws {
+        self.channels = channels
+        norm1 = try GroupNorm(ckpt, prefix + ".norm1", groups: 32, channels: channels, eps: 1e-6)
+        conv1 = try Conv1d(ckpt, prefix + ".conv1", inChannels: channels, outChannels: channels, kernel: 3, padding: 1)
+        norm2 = try GroupNorm(ckpt, prefix + ".norm2", groups: 32, channels: channels, eps: 1e-6)
+        conv2 = try Conv1d(ckpt, prefix + ".conv2", inChannels: channels, outChannels: channels, kernel: 3, padding: 1)
+    }
+
+    /// Updates x [t, channels] in place.
+    func callAsFunction(_ x: UnsafeMutablePointer<Float>, rows t: Int, workspace: Workspace) {
+        let n = t * channels
+        workspace.scope {
+            let a = workspace.take(n), b = workspace.take(n)
+            a.update(from: x, count: n)
+            norm1(a, rows: t)
+            Kernels.silu(a, count: n)
+            conv1.timeMajor(a, length: t, out: b, workspace: workspace)
+            norm2(b, rows: t)
+            Kernels.silu(b, count: n)
+            conv2.timeMajor(b, length: t, out: a, workspace: workspace)
+            Kernels.add(x, a, count: n)
+        }
+    }
+}
+
+/// `Xcodec2RMSNorm`.
+struct RMSNorm {
+    let weight: Weight, eps: Float
+    init(_ ckpt: Checkpoint, _ prefix: String, dim: Int, eps: Float) throws {
+        weight = try ckpt.weight(prefix + ".weight", [dim])
+        self.eps = eps
+    }
+    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>) {
+        let d = weight.count, g = weight.pointer
+        for r in 0..<rows {
+            let row = x + r * d, dst = out + r * d
+            var sq: Float = 0
+            for c in 0..<d { sq += row[c] * row[c] }
+            let inv = 1 / (sq / Float(d) + eps).squareRoot()
+            for c in 0..<d { dst[c] = g[c] * (row[c] * inv) }
+        }
+    }
+}
+
+/// `Xcodec2Attention` as the decoder calls it: RoPE with position ids = head index (the reference's
+/// `arange(num_attention_heads)`: every frame of head h is rotated by angle h * inv_freq, so RoPE carries
+/// no time information), full bidirectional softmax attention.
+struct Xcodec2Attention {
+    let qProj: Linear, kProj: Linear, vProj: Linear, oProj: Linear
+    let heads: Int, kvHeads: Int, headDim: Int
+    /// cos and sin per head, [heads, headDim].
+    let cosTable: [Float], sinTable: [Float]
+
+    init(_ ckpt: Checkpoint, _ prefix: String, config: Xcodec2Config) throws {
+        heads = config.numAttentionHeads
+        kvHeads = config.numKeyValueHeads
+        headDim = config.headDim
+        let h = config.hiddenSize, bias = config.attentionBias
+        qProj = try Linear(ckpt, prefix + ".q_proj", inFeatures: h, outFeatures: heads * headDim, bias: bias)
+        kProj = try Linear(ckpt, prefix + ".k_proj", inFeatures: h, outFeatures: kvHeads * headDim, bias: bias)
+        vProj = try Linear(ckpt, prefix + ".v_proj", inFeatures: h, outFeatures: kvHeads * headDim, bias: bias)
+        oProj = try Linear(ckpt, prefix + ".o_proj", inFeatures: heads * headDim, outFeatures: h, bias: bias)
+        let dim = config.headDim, half = dim / 2, theta = config.ropeParameters.ropeTheta
+        // inv_freq = 1 / theta^(2i / dim) in float32, angle = position * inv_freq, as the reference.
+        let invFreq = (0..<half).map { i in 1 / powf(theta, Float(2 * i) / Float(dim)) }
+        var c = [Float](repeating: 0, count: config.numAttentionHeads * dim), s = c
+        for head in 0..<config.numAttentionHeads {
+            for d in 0..<dim {
+                let angle = Float(head) * invFreq[d % half]
+                c[head * dim + d] = Foundation.cos(angle)
+                s[head * dim + d] = Foundation.sin(angle)
+            }
+        }
+        cosTable = c
+        sinTable = s
+    }
+
+    private func rotate(_ x: UnsafeMutablePointer<Float>, rows t: Int, heads count: Int, scratch: UnsafeMutablePointer<Float>) {
+        let half = headDim / 2, width = count * headDim
+        for r in 0..<t {
+            for head in 0..<count {
+                let v = x + r * width + head * headDim
+                let c = cosTable.withUnsafeBufferPointer { $0.baseAddress! + head * headDim }
+                let s = sinTable.withUnsafeBufferPointer { $0.baseAddress! + head * headDim }
+                for d in 0..<half { scratch[d] = v[d] * c[d] - v[d + half] * s[d] }
+                for d in half..<headDim { scratch[d] = v[d] * c[d] + v[d - half] * s[d] }
+                v.update(from: scratch, count: headDim)
+            }
+        }
+    }
+
+    func callAsFunction(_ x: UnsafePointer<Float>, rows t: Int, out: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        let qWidth = heads * headDim, kvWidth = kvHeads * headDim
+        let scaling = 1 / Float(headDim).squareRoot()
+        workspace.scope {
+            let q = workspace.take(t * qWidth), k = workspace.take(t * kvWidth), v = workspace.take(t * kvWidth)
+            let context = workspace.take(t * qWidth), scores = workspace.take(t * t), scratch = workspace.take(headDim)
+            qProj(x, rows: t, out: q)
+            kProj(x, rows: t, out: k)
+            vProj(x, rows: t, out: v)
+            rotate(q, rows: t, heads: heads, scratch: scratch)
+            rotate(k, rows: t, heads: kvHeads, scratch: scratch)
+            let group = heads / kvHeads
+            for head in 0..<heads {
+                let kv = head / group
+                Kernels.gemm(transB: true, m: t, n: t, k: headDim, alpha: scaling, a: q + head * headDim, lda: qWidth,
+                             b: k + kv * headDim, ldb: kvWidth, c: scores, ldc: t)
+                for i in 0..<t { Kernels.softmaxRow(scores + i * t, count: t) }
+                Kernels.gemm(m: t, n: headDim, k: t, a: scores, lda: t, b: v + kv * headDim, ldb: kvWidth,
+                             c: context + head * headDim, ldc: qWidth)
+            }
+            oProj(context, rows: t, out: out)
+        }
+    }
+}
+
+/// `Xcodec2DecoderLayer`: pre-RMSNorm attention and SiLU MLP, each with a residual.
+struct Xcodec2DecoderLayer {
+    let inputLayernorm: RMSNorm, selfAttn: Xcodec2Attention
+    let postAttentionLayernorm: RMSNorm, fc1: Linear, fc2: Linear
+    let hidden: Int
+
+    init(_ ckpt: Checkpoint, _ prefix: String, config: Xcodec2Config) throws {
+        hidden = config.hiddenSize
+        inputLayernorm = try RMSNorm(ckpt, prefix + ".input_layernorm", dim: hidden, eps: config.rmsNormEps)
+        selfAttn = try Xcodec2Attention(ckpt, prefix + ".self_attn", config: config)
+        postAttentionLayernorm = try RMSNorm(ckpt, prefix + ".post_attention_layernorm", dim: hidden, eps: config.rmsNormEps)
+        fc1 = try Linear(ckpt, prefix + ".mlp.fc1", inFeatures: hidden, outFeatures: config.intermediateSize, bias: false)
+        fc2 = try Linear(ckpt, prefix + ".mlp.fc2", inFeatures: config.intermediateSize, outFeatures: hidden, bias: false)
+    }
+
+    func callAsFunction(_ x: UnsafeMutablePointer<Float>, rows t: Int, workspace: Workspace) {
+        let n = t * hidden
+        workspace.scope {
+            let normed = workspace.take(n), branch = workspace.take(n), inner = workspace.take(t * fc1.outFeatures)
+            inputLayernorm(x, rows: t, out: normed)
+            selfAttn(normed, rows: t, out: branch, workspace: workspace)
+            Kernels.add(x, branch, count: n)
+            postAttentionLayernorm(x, rows: t, out: normed)
+            fc1(normed, rows: t, out: inner)
+            Kernels.silu(inner, count: t * fc1.outFeatures)
+            fc2(inner, rows: t, out: branch)
+            Kernels.add(x, branch, count: n)
+        }
+    }
+}
+
+/// `Xcodec2ISTFTHead`: linear to log-magnitude and phase, inverse real FFT per frame, Hann window,
+/// overlap-add with Vocos "same" padding, divided by the summed squared window.
+struct Xcodec2ISTFTHead {
+    let linear: Linear
+    let nFFT: Int, hop: Int
+    let window: [Float]
+
+    init(_ ckpt: Checkpoint, _ prefix: String, config: Xcodec2Config) throws {
+        nFFT = config.hopLength * 4
+        hop = config.hopLength
+        linear = try Linear(ckpt, prefix + ".linear", inFeatures: config.hiddenSize, outFeatures: nFFT + 2)
+        let n = nFFT
+        window = (0..<n).map { Float(0.5 - 0.5 * Foundation.cos(2 * Double.pi * Double($0) / Double(n))) }  // periodic Hann
+    }
+
+    func outputLength(frames: Int) -> Int { frames * hop }
+
+    /// x [t, hidden] -> audio [t * hop].
+    func callAsFunction(_ x: UnsafePointer<Float>, rows t: Int, audio: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        let bins = nFFT / 2 + 1, padding = (nFFT - hop) / 2
+        let total = (t - 1) * hop + nFFT
+        let plan = FFTWPlanner.realInverse(size: nFFT)
+        workspace.scope {
+            let spec = workspace.take(t * (nFFT + 2))
+            linear(x, rows: t, out: spec)
+            let complex = workspace.take(2 * bins), frame = workspace.take(nFFT)
+            let sum = workspace.takeZeroed(total), envelope = workspace.takeZeroed(total)
+            let scale = 1 / Float(nFFT)
+            for f in 0..<t {
+                let row = spec + f * (nFFT + 2)
+                for k in 0..<bins {
+                    let magnitude = min(Foundation.exp(row[k]), 100)
+                    let phase = row[bins + k]
+                    complex[2 * k] = magnitude * Foundation.cos(phase)
+                    complex[2 * k + 1] = magnitude * Foundation.sin(phase)
+                }
+                complex.withMemoryRebound(to: fftwf_complex.self, capacity: bins) { fftwf_execute_dft_c2r(plan, $0, frame) }
+                let base = f * hop
+                for i in 0..<nFFT {
+                    sum[base + i] += frame[i] * scale * window[i]
+                    envelope[base + i] += window[i] * window[i]
+                }
+            }
+            for i in 0..<(t * hop) { audio[i] = sum[padding + i] / max(envelope[padding + i], 1e-11) }
+        }
+    }
+}
+
+/// `Xcodec2Decoder` (with the quantizer's `project_out`), as `Xcodec2Model.decode` runs it: codes -> FSQ codebook -> `project_out` -> `Xcodec2Decoder` -> 16 kHz audio.
+public struct Xcodec2Decoder {
+    let projectOut: Linear
+    let fc: Linear
+    let embed: Conv1d
+    let priorNet: [Xcodec2ResNetBlock]
+    let layers: [Xcodec2DecoderLayer]
+    let postNet: [Xcodec2ResNetBlock]
+    let norm: LayerNorm
+    let head: Xcodec2ISTFTHead
+    let levels: [Int], basis: [Int]
+    let hidden: Int, quantizationDim: Int
+
+    init(_ ckpt: Checkpoint, config: Xcodec2Config) throws {
+        let h = config.hiddenSize
+        hidden = h
+        quantizationDim = config.quantizationDim
+        levels = config.quantizationLevels
+        var b = [Int](), running = 1
+        for level in levels { b.append(running); running *= level }
+        basis = b
+        projectOut = try Linear(ckpt, "quantizer.project_out", inFeatures: levels.count, outFeatures: config.quantizationDim)
+        let prefix = "acoustic_decoder"
+        fc = try Linear(ckpt, prefix + ".fc", inFeatures: config.quantizationDim, outFeatures: h)
+        embed = try Conv1d(ckpt, prefix + ".embed", inChannels: h, outChannels: h, kernel: 7, padding: 3)
+        priorNet = try (0..<2).map { try Xcodec2ResNetBlock(ckpt, "\(prefix).prior_net.\($0)", channels: h) }
+        layers = try (0..<config.numHiddenLayers).map { try Xcodec2DecoderLayer(ckpt, "\(prefix).layers.\($0)", config: config) }
+        postNet = try (0..<2).map { try Xcodec2ResNetBlock(ckpt, "\(prefix).post_net.\($0)", channels: h) }
+        norm = try LayerNorm(ckpt, prefix + ".norm", dim: h, eps: 1e-6)
+        head = try Xcodec2ISTFTHead(ckpt, prefix + ".head", config: config)
+    }
+
+    public var codebookSize: Int { levels.reduce(1, *) }
+
+    /// codes (each in 0..<codebookSize, checked by the caller) -> audio [codes.count * hop].
+    func callAsFunction(_ codes: UnsafeBufferPointer<Int32>, audio: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        let t = codes.count, dims = levels.count
+        workspace.scope {
+            let latent = workspace.take(t * dims)
+            for f in 0..<t {
+                let code = Int(codes[f])
+                for d in 0..<dims {
+                    let half = levels[d] / 2
+                    latent[f * dims + d] = Float((code / basis[d]) % levels[d] - half) / Float(half)
+                }
+            }
+            let projected = workspace.take(t * quantizationDim)
+            projectOut(latent, rows: t, out: projected)
+            let x = workspace.take(t * hidden), y = workspace.take(t * hidden)
+            fc(projected, rows: t, out: y)
+            embed.timeMajor(y, length: t, out: x, workspace: workspace)
+            for block in priorNet { block(x, rows: t, workspace: workspace) }
+            for layer in layers { layer(x, rows: t, workspace: workspace) }
+            for block in postNet { block(x, rows: t, workspace: workspace) }
+            norm(x, rows: t, out: y)
+            head(y, rows: t, audio: audio, workspace: workspace)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Codec
+import Corpus
+import Foundation
+
+struct DecodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decode",
+        abstract: "Turn codes back into 16 kHz audio.",
+        discussion: "Reads the JSON object `codes` prints (only its \"codes\" array is used) and writes a mono WAV."
+    )
+
+    @OptionGroup var model: ModelOption
+
+    @Option(help: "JSON with a \"codes\" array, as `tokenize-corpus codes` prints; - for stdin.")
+    var codes: String
+
+    @Option(help: "Output WAV file.")
+    var out: String
+
+    @Flag(help: "16-bit PCM instead of 32-bit float.")
+    var pcm16 = false
+
+    func run() throws {
+        let data: Data
+        if codes == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: codes) else { throw CommandFailure("\(codes): no such file") }
+            data = contents
+        }
+        let values = try CodesJSON.codes(from: data, source: codes)
+        let codec = try Xcodec2Model(directory: ModelLocator.resolve(model.model), parts: .decoder)
+        let audio = try codec.decode(values, workspace: Workspace())
+        try WavWriter.write(audio, sampleRate: codec.sampleRate, to: out, format: pcm16 ? .pcm16 : .float32)
+    }
+}
+
+struct RoundtripCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "roundtrip",
+        abstract: "Encode an audio file and decode its codes again, to listen to what the tokens keep."
+    )
+
+    @Argument(help: "Any file libsndfile reads.")
+    var audio: String
+
+    @OptionGroup var model: ModelOption
+
+    @Option(help: "Output WAV file (16 kHz mono).")
+    var out: String
+
+    @Flag(help: "16-bit PCM instead of 32-bit float.")
+    var pcm16 = false
+
+    func run() throws {
+        let codec = try Xcodec2Model(directory: ModelLocator.resolve(model.model), parts: .all)
+        let decoded = try AudioFile.read(audio, targetRate: codec.sampleRate)
+        let workspace = Workspace()
+        let codes = try decoded.samples.withUnsafeBufferPointer { try codec.encode($0, workspace: workspace) }
+        var output = try codec.decode(codes.map(Int.init), workspace: workspace)
+        // The decoder returns whole frames; trim the extractor's padding back to the input length.
+        if output.count > decoded.samples.count { output.removeSubrange(decoded.samples.count...) }
+        try WavWriter.write(output, sampleRate: codec.sampleRate, to: out, format: pcm16 ? .pcm16 : .float32)
+        FileHandle.standardError.write(Data("\(audio): \(codes.count) codes, \(String(format: "%.2f", decoded.duration)) s -> \(out)\n".utf8))
+    }
+}

@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Corpus", dependencies: [
             "Codec", "CSndFile", "CSoxr",
             .product(name: "GRDB", package: "GRDB.swift"),
-        ]),
+        ], resources: [.embedInCode("schema.sql")]),
         .executableTarget(name: "tokenize-corpus", dependencies: [
             "Codec", "Corpus",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

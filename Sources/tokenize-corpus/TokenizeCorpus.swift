@@ -5,6 +5,7 @@ struct TokenizeCorpus: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize-corpus",
         abstract: "Turn speech corpora into X-Codec2 tokens for training Llasa TTS models.",
-        subcommands: [CodesCommand.self, DecodeCommand.self, RoundtripCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, StatusCommand.self, DumpCommand.self, FailuresCommand.self,
+                      CodesCommand.self, DecodeCommand.self, RoundtripCommand.self, BenchCommand.self]
     )
 }

@@ -1,0 +1,169 @@
+import Codec
+import Foundation
+
+/// Set from a signal handler; read by the pipeline to stop taking work.
+public enum StopSignal {
+    nonisolated(unsafe) public static var received: Int32 = 0
+
+    /// SIGINT and SIGTERM stop the run gracefully; a second one ends the process at once.
+    public static func install() {
+        let handler: @convention(c) (Int32) -> Void = { signal in
+            if StopSignal.received != 0 { _exit(128 + signal) }
+            StopSignal.received = signal
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+    }
+
+    public static var requested: Bool { received != 0 }
+}
+
+/// Progress of a run, as the writer sees it.
+public struct RunProgress: Sendable {
+    public var total = 0, done = 0, failed = 0
+    public var audioSeconds = 0.0
+    public var elapsed = 0.0
+    /// Audio seconds per wall second: how much faster than real time the run is.
+    public var speed: Double { elapsed > 0 ? audioSeconds / elapsed : 0 }
+}
+
+public struct RunSummary: Sendable {
+    public var progress: RunProgress
+    public var interrupted: Bool
+    public var failures: [String: Int]  // stage -> count
+}
+
+/// The batch pipeline: decoder threads read and resample audio ahead of the encoder workers through
+/// a bounded queue; workers (own workspace, shared weights) encode; the calling thread is the single
+/// writer and commits results in batches.
+public final class CorpusRunner: @unchecked Sendable {
+    let model: Xcodec2Model
+    let store: Store
+    let workers: Int
+    let maxDuration: Double
+    let decoders: Int
+
+    public init(model: Xcodec2Model, store: Store, workers: Int, maxDuration: Double) {
+        self.model = model
+        self.store = store
+        self.workers = max(1, workers)
+        self.maxDuration = maxDuration
+        decoders = min(2, self.workers)
+    }
+
+    struct DecodedItem {
+        let id: String
+        let audio: DecodedAudio
+    }
+
+    public func run(_ items: [PendingUtterance], commitEvery: TimeInterval = 2, progress: (RunProgress) -> Void) throws -> RunSummary {
+        let work = BoundedQueue<DecodedItem>(capacity: 2 * workers)
+        let results = BoundedQueue<UtteranceResult>(capacity: 4 * workers + 64)
+        let next = ManagedCounter()
+        let rate = model.sampleRate
+        let maxSamples = Int(maxDuration * Double(rate))
+        let group = DispatchGroup()
+
+        // Decoders: read, mix down, resample; failures go straight to the writer.
+        let decodersLeft = ManagedCounter(value: decoders)
+        for _ in 0..<decoders {
+            startThread(group) { [self] in
+                while !StopSignal.requested, let index = next.take(below: items.count) {
+                    let item = items[index]
+                    do {
+                        let audio = try AudioFile.read(item.audioPath, targetRate: rate)
+                        if audio.samples.count > maxSamples {
+                            let message = "\(item.audioPath): too long: \(String(format: "%.1f", audio.duration)) s exceeds --max-duration \(String(format: "%g", maxDuration)) s"
+                            results.push(UtteranceResult(id: item.id, outcome: .failed(stage: "too_long", error: message,
+                                                                                    duration: audio.duration, sampleRate: audio.sourceRate)))
+                            continue
+                        }
+                        if !work.push(DecodedItem(id: item.id, audio: audio)) { break }
+                    } catch {
+                        results.push(UtteranceResult(id: item.id, outcome: .failed(stage: "decode", error: "\(error)", duration: nil, sampleRate: nil)))
+                    }
+                }
+                if decodersLeft.decrement() == 0 { work.close() }
+            }
+        }
+        // Encoders.
+        let encodersLeft = ManagedCounter(value: workers)
+        for _ in 0..<workers {
+            startThread(group) { [self] in
+                let workspace = Workspace()
+                while let item = work.pop() {
+                    if StopSignal.requested { continue }  // drop queued work: it stays pending
+                    do {
+                        let codes = try item.audio.samples.withUnsafeBufferPointer { try model.encode($0, workspace: workspace) }
+                        results.push(UtteranceResult(id: item.id, outcome: .done(codes: codes, duration: item.audio.duration, sampleRate: item.audio.sourceRate)))
+                    } catch {
+                        results.push(UtteranceResult(id: item.id, outcome: .failed(stage: "encode", error: "\(error)",
+                                                                                duration: item.audio.duration, sampleRate: item.audio.sourceRate)))
+                    }
+                }
+                if encodersLeft.decrement() == 0 { results.close() }
+            }
+        }
+
+        // The writer.
+        var state = RunProgress(total: items.count)
+        var failures: [String: Int] = [:]
+        var batch: [UtteranceResult] = []
+        let start = Date()
+        var lastCommit = Date()
+        var writeError: Error?
+        while true {
+            let result = results.pop(timeout: 0.5)
+            if let result {
+                batch.append(result)
+                switch result.outcome {
+                case let .done(_, duration, _): state.done += 1; state.audioSeconds += duration
+                case let .failed(stage, _, _, _): state.failed += 1; failures[stage, default: 0] += 1
+                }
+            }
+            let finished = result == nil && results.isClosedAndEmpty
+            if finished || Date().timeIntervalSince(lastCommit) >= commitEvery || StopSignal.requested {
+                do { try store.commit(batch) } catch { writeError = error; StopSignal.received = SIGTERM }
+                batch.removeAll(keepingCapacity: true)
+                lastCommit = Date()
+            }
+            state.elapsed = Date().timeIntervalSince(start)
+            progress(state)
+            if finished { break }
+        }
+        group.wait()
+        if let writeError { throw writeError }
+        return RunSummary(progress: state, interrupted: StopSignal.requested, failures: failures)
+    }
+
+    private func startThread(_ group: DispatchGroup, _ body: @escaping @Sendable () -> Void) {
+        group.enter()
+        let thread = Thread {
+            body()
+            group.leave()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}
+
+/// A lock-protected counter shared by threads.
+final class ManagedCounter: @unchecked Sendable {
+    private var value: Int
+    private let lock = NSLock()
+    init(value: Int = 0) { self.value = value }
+
+    /// The next index below `limit`, or nil when they are all taken.
+    func take(below limit: Int) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard value < limit else { return nil }
+        defer { value += 1 }
+        return value
+    }
+
+    func decrement() -> Int {
+        lock.lock(); defer { lock.unlock() }
+        value -= 1
+        return value
+    }
+}

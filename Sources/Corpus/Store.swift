@@ -1,0 +1,253 @@
+import Foundation
+import GRDB
+
+public enum StoreError: Error, CustomStringConvertible {
+    case modelMismatch(store: String, storedID: String, storedFingerprint: String, id: String, fingerprint: String)
+    case notAStore(String, String)
+    case missing(String)
+
+    public var description: String {
+        switch self {
+        case let .modelMismatch(store, storedID, storedFingerprint, id, fingerprint):
+            return "\(store) was made with model \(storedID) (fingerprint \(storedFingerprint)); this run uses \(id) (fingerprint \(fingerprint)). Use the same model or a new --store"
+        case let .notAStore(path, why): return "\(path): not a tokenize-corpus store: \(why)"
+        case let .missing(path): return "\(path): no such store"
+        }
+    }
+}
+
+/// A finished utterance for the store: codes, or the reason it failed.
+public struct UtteranceResult: Sendable {
+    public enum Outcome: Sendable {
+        case done(codes: [Int32], duration: Double, sampleRate: Int)
+        case failed(stage: String, error: String, duration: Double?, sampleRate: Int?)
+    }
+    public var id: String
+    public var outcome: Outcome
+    public init(id: String, outcome: Outcome) {
+        self.id = id
+        self.outcome = outcome
+    }
+}
+
+/// An utterance still to encode.
+public struct PendingUtterance: Sendable {
+    public var id: String
+    public var audioPath: String
+}
+
+public struct StoreStatus: Sendable, Codable {
+    public var total = 0, done = 0, failed = 0, pending = 0
+    public var audioSecondsDone = 0.0
+    public var frames = 0
+    public var manifestProblems = 0
+    public var model: String?
+    public var modelFingerprint: String?
+
+    enum CodingKeys: String, CodingKey {
+        case total, done, failed, pending, frames, model
+        case audioSecondsDone = "audio_seconds_done", manifestProblems = "manifest_problems"
+        case modelFingerprint = "model_fingerprint"
+    }
+}
+
+/// The resumable SQLite store (GRDB, WAL). Every result is committed in a transaction together with its
+/// status, so a killed process loses at most the uncommitted batch and never leaves a half-written row.
+public final class Store: @unchecked Sendable {
+    public let path: String
+    let pool: DatabasePool
+    static let schemaVersion = 1
+
+    public init(path: String, create: Bool = true) throws {
+        if !create && !FileManager.default.fileExists(atPath: path) { throw StoreError.missing(path) }
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            // WAL + NORMAL: a crash of the process loses nothing committed; only a power cut may lose
+            // the last transactions, never consistency.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch let error as DatabaseError {
+            throw StoreError.notAStore(path, error.message ?? "\(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: String(decoding: PackageResources.schema_sql, as: UTF8.self))
+            try db.execute(sql: "PRAGMA user_version = \(schemaVersion)")
+            try db.execute(sql: "INSERT INTO store_info (key, value) VALUES ('schema_version', ?), ('created_at', ?)",
+                           arguments: [String(schemaVersion), ISO8601DateFormatter().string(from: Date())])
+        }
+        return migrator
+    }
+
+    /// Records the model on first use; afterwards refuses any other fingerprint.
+    public func bindModel(id: String, fingerprint: String) throws {
+        try pool.write { db in
+            let stored = try Row.fetchAll(db, sql: "SELECT key, value FROM store_info WHERE key IN ('model_id', 'model_fingerprint')")
+            var info: [String: String] = [:]
+            for row in stored { info[row["key"]] = row["value"] }
+            if let storedFingerprint = info["model_fingerprint"] {
+                guard storedFingerprint == fingerprint else {
+                    throw StoreError.modelMismatch(store: path, storedID: info["model_id"] ?? "?", storedFingerprint: storedFingerprint,
+                                                   id: id, fingerprint: fingerprint)
+                }
+                return
+            }
+            try db.execute(sql: "INSERT INTO store_info (key, value) VALUES ('model_id', ?), ('model_fingerprint', ?)",
+                           arguments: [id, fingerprint])
+        }
+    }
+
+    public func info(_ key: String) throws -> String? {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = ?", arguments: [key]) }
+    }
+
+    /// Adds utterances not yet in the store (a known id keeps its row and result) and the manifest
+    /// problems. Returns how many were new.
+    @discardableResult
+    public func ingest(_ entries: [ManifestEntry], problems: [ManifestProblem]) throws -> Int {
+        try pool.write { db in
+            let before = db.totalChangesCount
+            let insert = try db.makeStatement(sql: """
+                INSERT OR IGNORE INTO utterances (id, source, audio_path, transcript, speaker) VALUES (?, ?, ?, ?, ?)
+                """)
+            for entry in entries {
+                try insert.execute(arguments: [entry.id, entry.source, entry.audioPath, entry.text, entry.speaker])
+            }
+            let added = db.totalChangesCount - before
+            let problem = try db.makeStatement(sql: "INSERT OR REPLACE INTO manifest_problems (source, error) VALUES (?, ?)")
+            for p in problems { try problem.execute(arguments: [p.source, p.reason]) }
+            return added
+        }
+    }
+
+    /// Utterances to encode, in manifest order; with `retryFailed`, failed ones too.
+    public func pending(retryFailed: Bool, ids: Set<String>? = nil) throws -> [PendingUtterance] {
+        try pool.read { db in
+            let statuses = retryFailed ? "('pending', 'failed')" : "('pending')"
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, audio_path FROM utterances WHERE status IN \(statuses) ORDER BY rowid")
+            var result: [PendingUtterance] = []
+            while let row = try rows.next() {
+                let id: String = row["id"]
+                if let ids, !ids.contains(id) { continue }
+                result.append(PendingUtterance(id: id, audioPath: row["audio_path"]))
+            }
+            return result
+        }
+    }
+
+    /// Commits a batch of results in one transaction.
+    public func commit(_ results: [UtteranceResult]) throws {
+        guard !results.isEmpty else { return }
+        let now = Date().timeIntervalSince1970
+        try pool.write { db in
+            let done = try db.makeStatement(sql: """
+                UPDATE utterances SET status = 'done', codes = ?, num_frames = ?, duration = ?, sample_rate = ?, updated_at = ?
+                WHERE id = ?
+                """)
+            let clearFailure = try db.makeStatement(sql: "DELETE FROM failures WHERE id = ?")
+            let failed = try db.makeStatement(sql: """
+                UPDATE utterances SET status = 'failed', codes = NULL, num_frames = NULL,
+                    duration = COALESCE(?, duration), sample_rate = COALESCE(?, sample_rate), updated_at = ? WHERE id = ?
+                """)
+            let failure = try db.makeStatement(sql: """
+                INSERT INTO failures (id, stage, error, attempts) VALUES (?, ?, ?, 1)
+                ON CONFLICT (id) DO UPDATE SET stage = excluded.stage, error = excluded.error, attempts = attempts + 1
+                """)
+            for result in results {
+                switch result.outcome {
+                case let .done(codes, duration, sampleRate):
+                    try done.execute(arguments: [CodeBlob.encode(codes), codes.count, duration, sampleRate, now, result.id])
+                    try clearFailure.execute(arguments: [result.id])
+                case let .failed(stage, error, duration, sampleRate):
+                    try failed.execute(arguments: [duration, sampleRate, now, result.id])
+                    try failure.execute(arguments: [result.id, stage, error])
+                }
+            }
+        }
+    }
+
+    public func status() throws -> StoreStatus {
+        try pool.read { db in
+            var status = StoreStatus()
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM utterances GROUP BY status") {
+                let n: Int = row["n"]
+                switch row["status"] as String {
+                case "done": status.done = n
+                case "failed": status.failed = n
+                default: status.pending = n
+                }
+            }
+            status.total = status.done + status.failed + status.pending
+            let sums = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(duration), 0) AS d, COALESCE(SUM(num_frames), 0) AS f FROM utterances WHERE status = 'done'")!
+            status.audioSecondsDone = sums["d"]
+            status.frames = sums["f"]
+            status.manifestProblems = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM manifest_problems") ?? 0
+            status.model = try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'model_id'")
+            status.modelFingerprint = try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'model_fingerprint'")
+            return status
+        }
+    }
+
+    public struct DoneRow {
+        public var id: String, text: String, speaker: String?, duration: Double, codes: [Int32]
+    }
+
+    /// Done utterances in store order, streamed.
+    public func forEachDone(_ body: (DoneRow) throws -> Void) throws {
+        try pool.read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, transcript, speaker, duration, codes FROM utterances WHERE status = 'done' ORDER BY rowid")
+            while let row = try rows.next() {
+                let blob: Data = row["codes"]
+                try body(DoneRow(id: row["id"], text: row["transcript"], speaker: row["speaker"], duration: row["duration"],
+                                 codes: CodeBlob.decode(blob)))
+            }
+        }
+    }
+
+    public struct FailureRow {
+        public var id: String, path: String, stage: String, error: String, attempts: Int
+    }
+
+    /// Failed utterances, then manifest lines that could not be read (id = the line's source).
+    public func forEachFailure(_ body: (FailureRow) throws -> Void) throws {
+        try pool.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT f.id, u.audio_path, f.stage, f.error, f.attempts FROM failures f JOIN utterances u ON u.id = f.id
+                WHERE u.status = 'failed' ORDER BY u.rowid
+                """)
+            while let row = try rows.next() {
+                try body(FailureRow(id: row["id"], path: row["audio_path"], stage: row["stage"], error: row["error"], attempts: row["attempts"]))
+            }
+            let problems = try Row.fetchCursor(db, sql: "SELECT source, error FROM manifest_problems ORDER BY source")
+            while let row = try problems.next() {
+                let source: String = row["source"]
+                try body(FailureRow(id: source, path: source, stage: "manifest", error: "\(source): \(row["error"] as String)", attempts: 1))
+            }
+        }
+    }
+}
+
+/// Codes as a BLOB of little-endian uint16 (the codebook has 65536 entries).
+public enum CodeBlob {
+    public static func encode(_ codes: [Int32]) -> Data {
+        var data = Data(count: codes.count * 2)
+        data.withUnsafeMutableBytes { raw in
+            for (i, code) in codes.enumerated() { raw.storeBytes(of: UInt16(truncatingIfNeeded: code).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+        }
+        return data
+    }
+
+    public static func decode(_ data: Data) -> [Int32] {
+        data.withUnsafeBytes { raw in
+            (0..<(data.count / 2)).map { Int32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import ArgumentParser
+import Codec
+import Corpus
+import Foundation
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Encode every utterance of the manifests into the store; rerun to resume.",
+        discussion: """
+        Ingests the manifests (utterances already in the store keep their results), then encodes everything \
+        still pending. Interrupt with Ctrl-C or SIGTERM: in-flight work is finished or left pending, results \
+        are committed, and the same command resumes. A kill -9 loses at most the last uncommitted batch.
+        """
+    )
+
+    @Argument(help: "LibriSpeech folders, TSV or JSONL manifests, LJSpeech folders or metadata.csv.")
+    var manifests: [String]
+
+    @OptionGroup var model: ModelOption
+
+    @Option(help: "The SQLite store to create or resume.")
+    var store: String
+
+    @Option(help: "Encoder workers (default: one per core, each with one BLAS thread).")
+    var workers: Int?
+
+    @Option(help: "Only the utterances of shard i of N (hash of the id), or `auto` inside a Slurm array job.")
+    var shard: String?
+
+    @Option(name: .customLong("max-duration"), help: "Longer utterances are recorded as failures (seconds).")
+    var maxDuration: Double = 60
+
+    @Flag(name: .customLong("retry-failed"), help: "Try failed utterances again.")
+    var retryFailed = false
+
+    @Option(name: .customLong("manifest-format"), help: "librispeech, tsv, jsonl or ljspeech (default: from the path).")
+    var manifestFormat: String?
+
+    func validate() throws {
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        guard maxDuration > 0 else { throw ValidationError("--max-duration must be positive") }
+        if let manifestFormat, ManifestFormat(rawValue: manifestFormat) == nil {
+            throw ValidationError("--manifest-format must be one of \(ManifestFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        let shard = try self.shard.map { try Shard.parse($0) }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let workerCount = workers ?? cores
+        BLAS.setThreads(max(1, cores / workerCount))
+        let log = ProgressLog()
+
+        let (allEntries, problems) = try Manifest.readAll(manifests, format: manifestFormat.flatMap(ManifestFormat.init))
+        let entries = shard.map { s in allEntries.filter { s.contains($0.id) } } ?? allEntries
+        for problem in problems { log.line("skipped \(problem)") }
+
+        let directory = try ModelLocator.resolve(model.model)
+        let fingerprint = try ModelFingerprint.of(directory: directory)
+        let store = try Store(path: self.store)
+        try store.bindModel(id: model.model, fingerprint: fingerprint)
+        let added = try store.ingest(entries, problems: problems)
+        let wanted = Set(entries.map(\.id))
+        let pending = try store.pending(retryFailed: retryFailed, ids: wanted)
+        log.line("\(entries.count) utterances\(shard.map { " in shard \($0)" } ?? "") (\(added) new), \(pending.count) to encode, \(workerCount) worker(s)")
+        guard !pending.isEmpty else {
+            try printSummary(store: store, log: log)
+            return
+        }
+        let codec = try Xcodec2Model(directory: directory, parts: .encoder)
+        StopSignal.install()
+        let runner = CorpusRunner(model: codec, store: store, workers: workerCount, maxDuration: maxDuration)
+        let summary = try runner.run(pending) { log.progress($0) }
+        log.finish(summary.progress)
+        if summary.interrupted {
+            log.line("interrupted: results so far are committed; run the same command to resume")
+            throw ExitCode(128 + StopSignal.received)
+        }
+        try printSummary(store: store, log: log)
+    }
+
+    func printSummary(store: Store, log: ProgressLog) throws {
+        let status = try store.status()
+        log.line(String(format: "store %@: %d done (%.2f h, %d frames), %d failed, %d pending, %d manifest lines skipped",
+                        store.path, status.done, status.audioSecondsDone / 3600, status.frames, status.failed, status.pending, status.manifestProblems))
+        if status.failed > 0 {
+            var byStage: [String: Int] = [:]
+            try store.forEachFailure { if $0.stage != "manifest" { byStage[$0.stage, default: 0] += 1 } }
+            log.line("failures by stage: " + byStage.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                     + " (tokenize-corpus failures --store \(store.path))")
+        }
+    }
+}
+
+/// Progress on stderr: a live line on a terminal, a line every few seconds otherwise.
+final class ProgressLog {
+    let isTerminal = isatty(STDERR_FILENO) != 0
+    private var lastLine = Date.distantPast
+    private var drewBar = false
+
+    func line(_ text: String) {
+        if drewBar { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)); drewBar = false }
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    static func describe(_ p: RunProgress) -> String {
+        let finished = p.done + p.failed
+        let fraction = p.total > 0 ? Double(finished) / Double(p.total) : 1
+        let eta = finished > 0 && finished < p.total ? p.elapsed / Double(finished) * Double(p.total - finished) : 0
+        return String(format: "%d/%d utterances (%d failed), %.2f h audio, %.1fx real time, eta %@",
+                      finished, p.total, p.failed, p.audioSeconds / 3600, p.speed, duration(eta)) + (fraction >= 1 ? "" : "")
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+    }
+
+    func progress(_ p: RunProgress) {
+        let now = Date()
+        if isTerminal {
+            guard now.timeIntervalSince(lastLine) >= 0.2 else { return }
+            let finished = p.done + p.failed
+            let width = 24
+            let filled = p.total > 0 ? width * finished / p.total : width
+            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+            FileHandle.standardError.write(Data("\r\u{1B}[K[\(bar)] \(Self.describe(p))".utf8))
+            drewBar = true
+        } else {
+            guard now.timeIntervalSince(lastLine) >= 5 else { return }
+            FileHandle.standardError.write(Data((Self.describe(p) + "\n").utf8))
+        }
+        lastLine = now
+    }
+
+    func finish(_ p: RunProgress) {
+        line(Self.describe(p))
+    }
+}

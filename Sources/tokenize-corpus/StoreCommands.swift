@@ -1,0 +1,60 @@
+import ArgumentParser
+import Corpus
+import Foundation
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Counts of a store (also while a run writes to it).")
+
+    @Option(help: "The store.") var store: String
+    @Flag(help: "One JSON object.") var json = false
+
+    func run() throws {
+        let status = try Store(path: store, create: false).status()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+        } else {
+            print("model     \(status.model ?? "-") (\(status.modelFingerprint ?? "-"))")
+            print("total     \(status.total)")
+            print("done      \(status.done)  (\(String(format: "%.2f", status.audioSecondsDone / 3600)) h, \(status.frames) frames)")
+            print("failed    \(status.failed)")
+            print("pending   \(status.pending)")
+            print("skipped manifest lines \(status.manifestProblems)")
+        }
+    }
+}
+
+struct DumpCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dump",
+        abstract: "JSONL of done utterances: {\"id\",\"text\",\"speaker\",\"duration\",\"num_frames\",\"codes\"}.")
+
+    @Option(help: "The store.") var store: String
+
+    func run() throws {
+        let out = FileHandle.standardOutput
+        var buffer = ""
+        try Store(path: store, create: false).forEachDone { row in
+            buffer += "{\"id\":\(CodesJSON.quoted(row.id)),\"text\":\(CodesJSON.quoted(row.text)),"
+            buffer += "\"speaker\":\(row.speaker.map(CodesJSON.quoted) ?? "null"),\"duration\":\(row.duration),"
+            buffer += "\"num_frames\":\(row.codes.count),\"codes\":[\(row.codes.map(String.init).joined(separator: ","))]}\n"
+            if buffer.utf8.count > 1 << 20 { out.write(Data(buffer.utf8)); buffer = "" }
+        }
+        out.write(Data(buffer.utf8))
+    }
+}
+
+struct FailuresCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "failures",
+        abstract: "JSONL of failed utterances and skipped manifest lines: {\"id\",\"path\",\"stage\",\"error\"}.")
+
+    @Option(help: "The store.") var store: String
+
+    func run() throws {
+        try Store(path: store, create: false).forEachFailure { row in
+            print("{\"id\":\(CodesJSON.quoted(row.id)),\"path\":\(CodesJSON.quoted(row.path)),\"stage\":\(CodesJSON.quoted(row.stage)),\"error\":\(CodesJSON.quoted(row.error)),\"attempts\":\(row.attempts)}")
+        }
+    }
+}

@@ -41,13 +41,15 @@ public final class CorpusRunner: @unchecked Sendable {
     let store: Store
     let workers: Int
     let maxDuration: Double
+    let minDuration: Double
     let decoders: Int
 
-    public init(model: Xcodec2Model, store: Store, workers: Int, maxDuration: Double) {
+    public init(model: Xcodec2Model, store: Store, workers: Int, maxDuration: Double, minDuration: Double) {
         self.model = model
         self.store = store
         self.workers = max(1, workers)
         self.maxDuration = maxDuration
+        self.minDuration = minDuration
         decoders = min(2, self.workers)
     }
 
@@ -62,6 +64,7 @@ public final class CorpusRunner: @unchecked Sendable {
         let next = ManagedCounter()
         let rate = model.sampleRate
         let maxSamples = Int(maxDuration * Double(rate))
+        let minSamples = Int(minDuration * Double(rate))
         let group = DispatchGroup()
 
         // Decoders: read, mix down, resample; failures go straight to the writer.
@@ -75,6 +78,12 @@ public final class CorpusRunner: @unchecked Sendable {
                         if audio.samples.count > maxSamples {
                             let message = "\(item.audioPath): too long: \(String(format: "%.1f", audio.duration)) s exceeds --max-duration \(String(format: "%g", maxDuration)) s"
                             results.push(UtteranceResult(id: item.id, outcome: .failed(stage: "too_long", error: message,
+                                                                                    duration: audio.duration, sampleRate: audio.sourceRate)))
+                            continue
+                        }
+                        if audio.samples.count < minSamples {
+                            let message = "\(item.audioPath): too short: \(String(format: "%.3f", audio.duration)) s is under --min-duration \(String(format: "%g", minDuration)) s"
+                            results.push(UtteranceResult(id: item.id, outcome: .failed(stage: "too_short", error: message,
                                                                                     duration: audio.duration, sampleRate: audio.sourceRate)))
                             continue
                         }

@@ -27,7 +27,7 @@ CREATE INDEX utterances_status ON utterances (status);
 -- Why an utterance failed; attempts counts the runs that tried it.
 CREATE TABLE failures (
     id       TEXT PRIMARY KEY REFERENCES utterances (id) ON DELETE CASCADE,
-    stage    TEXT NOT NULL,                       -- decode | too_long | encode
+    stage    TEXT NOT NULL,                       -- decode | too_short | too_long | encode
     error    TEXT NOT NULL,                       -- one line naming the file and the cause
     attempts INTEGER NOT NULL DEFAULT 1
 );

@@ -32,7 +32,7 @@ struct DecodeCommand: ParsableCommand {
         let values = try CodesJSON.codes(from: data, source: codes)
         let codec = try Xcodec2Model(directory: ModelLocator.resolve(model.model), parts: .decoder)
         let audio = try codec.decode(values, workspace: Workspace())
-        try WavWriter.write(audio, sampleRate: codec.sampleRate, to: out, format: pcm16 ? .pcm16 : .float32)
+        try AudioWriter.write(audio, sampleRate: codec.sampleRate, to: out, sample: pcm16 ? .pcm16 : .float32)
     }
 }
 
@@ -61,7 +61,7 @@ struct RoundtripCommand: ParsableCommand {
         var output = try codec.decode(codes.map(Int.init), workspace: workspace)
         // The decoder returns whole frames; trim the extractor's padding back to the input length.
         if output.count > decoded.samples.count { output.removeSubrange(decoded.samples.count...) }
-        try WavWriter.write(output, sampleRate: codec.sampleRate, to: out, format: pcm16 ? .pcm16 : .float32)
+        try AudioWriter.write(output, sampleRate: codec.sampleRate, to: out, sample: pcm16 ? .pcm16 : .float32)
         FileHandle.standardError.write(Data("\(audio): \(codes.count) codes, \(String(format: "%.2f", decoded.duration)) s -> \(out)\n".utf8))
     }
 }

@@ -31,6 +31,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("max-duration"), help: "Longer utterances are recorded as failures (seconds).")
     var maxDuration: Double = 60
 
+    @Option(name: .customLong("min-duration"), help: "Shorter utterances are recorded as failures (seconds): too short to be speech.")
+    var minDuration: Double = 0.1
+
     @Flag(name: .customLong("retry-failed"), help: "Try failed utterances again.")
     var retryFailed = false
 
@@ -70,7 +73,7 @@ struct RunCommand: ParsableCommand {
         }
         let codec = try Xcodec2Model(directory: directory, parts: .encoder)
         StopSignal.install()
-        let runner = CorpusRunner(model: codec, store: store, workers: workerCount, maxDuration: maxDuration)
+        let runner = CorpusRunner(model: codec, store: store, workers: workerCount, maxDuration: maxDuration, minDuration: minDuration)
         let summary = try runner.run(pending) { log.progress($0) }
         log.finish(summary.progress)
         if summary.interrupted {

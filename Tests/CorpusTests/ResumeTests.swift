@@ -1,0 +1,53 @@
+import Corpus
+import Foundation
+import XCTest
+
+/// A run killed with SIGKILL and resumed ends equal to an uninterrupted run.
+final class ResumeTests: XCTestCase {
+    func testKilledRunResumesToTheSameStore() throws {
+        let dir = TestEnv.temporaryDirectory("resume")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let manifest = try TestEnv.syntheticCorpus(in: dir, count: 240)
+        let reference = dir.appendingPathComponent("reference.db").path
+        let killed = dir.appendingPathComponent("killed.db").path
+
+        let uninterrupted = try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", reference])
+        XCTAssertEqual(uninterrupted.status, 0, uninterrupted.stderr)
+
+        // Kill as soon as some results are committed but not all.
+        let process = try TestEnv.start(["run", manifest, "--model", TestEnv.tinyModel, "--store", killed], quiet: true)
+        var doneAtKill = 0
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning && Date() < deadline {
+            if FileManager.default.fileExists(atPath: killed), let status = try? Store(path: killed, create: false).status(), status.done > 0 {
+                doneAtKill = status.done
+                break
+            }
+            usleep(20_000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal, "the run finished before it could be killed")
+        XCTAssertGreaterThan(doneAtKill, 0)
+        let afterKill = try Store(path: killed, create: false).status()
+        XCTAssertLessThan(afterKill.done, 240, "the kill came too late to test anything")
+
+        let resumed = try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", killed])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+
+        let expected = try TestEnv.run(["dump", "--store", reference]).stdout
+        let actual = try TestEnv.run(["dump", "--store", killed]).stdout
+        let expectedLines = expected.split(separator: "\n").sorted(), actualLines = actual.split(separator: "\n").sorted()
+        XCTAssertEqual(actualLines.count, 240)
+        XCTAssertEqual(Set(actualLines.map { TestEnv.jsonLines(String($0)).first?["id"] as? String ?? "" }).count, 240, "duplicate ids")
+        XCTAssertEqual(actualLines, expectedLines)
+
+        // A rerun with nothing to do changes nothing.
+        let start = Date()
+        let rerun = try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", killed])
+        XCTAssertEqual(rerun.status, 0)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30)
+        XCTAssertTrue(rerun.stderr.contains("0 to encode"), rerun.stderr)
+        XCTAssertEqual(try TestEnv.run(["dump", "--store", killed]).stdout, actual)
+    }
+}

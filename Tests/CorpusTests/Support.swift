@@ -1,0 +1,73 @@
+import Corpus
+import Foundation
+import XCTest
+
+/// Paths and helpers shared by the corpus tests.
+enum TestEnv {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let tinyModel = repo.appendingPathComponent("Tests/CodecTests/Fixtures/models/tiny-a").path
+
+    /// The `tokenize-corpus` built beside the test bundle.
+    static var binary: String {
+        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [bundleDir, bundleDir.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("tokenize-corpus").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return repo.appendingPathComponent(".build/release/tokenize-corpus").path
+    }
+
+    static func temporaryDirectory(_ name: String) -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tokenize-corpus-tests-\(name)-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    /// Runs the CLI to completion.
+    @discardableResult
+    static func run(_ arguments: [String]) throws -> Result {
+        let process = try start(arguments)
+        let out = process.standardOutput as! Pipe, err = process.standardError as! Pipe
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func start(_ arguments: [String], quiet: Bool = false) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        if quiet {
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+        } else {
+            process.standardOutput = Pipe()
+            process.standardError = Pipe()
+        }
+        try process.run()
+        return process
+    }
+
+    /// A TSV manifest over `count` synthetic speech clips of 1-2 s in `directory`.
+    static func syntheticCorpus(in directory: URL, count: Int) throws -> String {
+        var tsv = "id\tpath\ttext\tspeaker\n"
+        for i in 0..<count {
+            let seconds = 1.0 + Double(i % 5) * 0.25
+            let audio = SyntheticSpeech.generate(seconds: seconds, seed: UInt64(i + 1))
+            let name = String(format: "utt%04d.wav", i)
+            try AudioWriter.write(audio, sampleRate: 16000, to: directory.appendingPathComponent(name).path, sample: .pcm16)
+            tsv += "utt\(i)\t\(name)\tsentence number \(i)\tspk\(i % 3)\n"
+        }
+        let manifest = directory.appendingPathComponent("corpus.tsv").path
+        try tsv.write(toFile: manifest, atomically: true, encoding: .utf8)
+        return manifest
+    }
+
+    static func jsonLines(_ text: String) -> [[String: Any]] {
+        text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+}

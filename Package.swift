@@ -35,6 +35,7 @@ let package = Package(
         .testTarget(name: "CodecTests", dependencies: ["Codec", "Corpus"],
                     resources: [.copy("Fixtures")]),
         // Depends on the executable so that `swift test` builds it for the subprocess tests.
-        .testTarget(name: "CorpusTests", dependencies: ["Codec", "Corpus", "tokenize-corpus"]),
+        .testTarget(name: "CorpusTests", dependencies: ["Codec", "Corpus", "tokenize-corpus"],
+                    exclude: ["fake_hub.py"]),
     ]
 )

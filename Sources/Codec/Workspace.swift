@@ -1,12 +1,13 @@
 /// Per-worker scratch memory: a bump allocator over one contiguous block. Components take buffers
-/// inside `scope { }` and give them back when it ends. The first long utterance may overflow into
-/// extra chunks; the next `reset` merges them into one block, so a worker stops allocating once it has
-/// seen its longest input.
+/// inside `scope { }` and give them back when it ends. A longer utterance than any before may overflow
+/// into extra chunks, freed with their scope; the next `reset` grows the block to the peak it saw, so a
+/// worker stops allocating once it has seen its longest input.
 public final class Workspace {
     private var block: UnsafeMutablePointer<Float>
     private var capacity: Int
     private var top = 0
-    private var overflow: [UnsafeMutablePointer<Float>] = []
+    /// Chunks taken beyond the block, innermost last, with their sizes; freed when their scope ends.
+    private var overflow: [(pointer: UnsafeMutablePointer<Float>, count: Int)] = []
     private var overflowFloats = 0
     public private(set) var highWater = 0
 
@@ -17,7 +18,7 @@ public final class Workspace {
 
     deinit {
         block.deallocate()
-        for chunk in overflow { chunk.deallocate() }
+        for chunk in overflow { chunk.pointer.deallocate() }
     }
 
     /// `count` floats, 16-float aligned within the block, uninitialised.
@@ -28,7 +29,7 @@ public final class Workspace {
             return block + top
         }
         let chunk = UnsafeMutablePointer<Float>.allocate(capacity: rounded)
-        overflow.append(chunk)
+        overflow.append((chunk, rounded))
         overflowFloats += rounded
         highWater = max(highWater, top + overflowFloats)
         return chunk
@@ -43,19 +44,26 @@ public final class Workspace {
 
     /// Runs `body`; every buffer taken inside it is released afterwards.
     public func scope<R>(_ body: () throws -> R) rethrows -> R {
-        let mark = top
-        defer { top = mark }
+        let mark = top, chunks = overflow.count
+        defer {
+            top = mark
+            while overflow.count > chunks {
+                let chunk = overflow.removeLast()
+                chunk.pointer.deallocate()
+                overflowFloats -= chunk.count
+            }
+        }
         return try body()
     }
 
     /// Between utterances: grows the block to hold everything the last one needed.
     public func reset() {
         top = 0
-        guard !overflow.isEmpty else { return }
-        for chunk in overflow { chunk.deallocate() }
+        for chunk in overflow { chunk.pointer.deallocate() }
         overflow.removeAll()
-        let needed = highWater + highWater / 8
         overflowFloats = 0
+        guard highWater > capacity else { return }
+        let needed = highWater + highWater / 8
         block.deallocate()
         capacity = needed
         block = .allocate(capacity: capacity)

@@ -45,14 +45,20 @@ public enum ModelLocator {
         }
     }
 
-    /// A folder for `--model`.
-    public static func resolve(_ model: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
+    /// A folder for `--model`: the folder itself, the cached snapshot of a Hub id, or (with `download`)
+    /// the Hub id fetched into the cache unless `HF_HUB_OFFLINE=1`.
+    public static func resolve(_ model: String, download: Bool = false, environment: [String: String] = ProcessInfo.processInfo.environment,
+                               log: @escaping (String) -> Void = { _ in }) throws -> URL {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue {
             return URL(fileURLWithPath: model)
         }
         let cache = hubCache(environment: environment)
         if isHubID(model), let snapshot = cachedSnapshot(model, cache: cache) { return snapshot }
-        throw ModelLocatorError.notFound(model, cache: cache.path)
+        guard download, isHubID(model) else { throw ModelLocatorError.notFound(model, cache: cache.path) }
+        if ["1", "true", "yes", "on"].contains(environment["HF_HUB_OFFLINE"]?.lowercased() ?? "") {
+            throw HubError.offline(model, cache: cache.path)
+        }
+        return try HubDownloader(id: model, environment: environment, log: log).download()
     }
 }

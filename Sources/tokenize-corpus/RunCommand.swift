@@ -59,7 +59,7 @@ struct RunCommand: ParsableCommand {
         let entries = shard.map { s in allEntries.filter { s.contains($0.id) } } ?? allEntries
         for problem in problems { log.line("skipped \(problem)") }
 
-        let directory = try ModelLocator.resolve(model.model)
+        let directory = try ModelLocator.resolve(model.model, download: true, log: log.line)
         let fingerprint = try ModelFingerprint.of(directory: directory)
         let store = try Store(path: self.store)
         try store.bindModel(id: model.model, fingerprint: fingerprint)

@@ -196,6 +196,13 @@ public final class Store: @unchecked Sendable {
         }
     }
 
+    /// The codes of a done utterance; nil when `id` is unknown or not done.
+    public func codes(for id: String) throws -> [Int32]? {
+        try pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT codes FROM utterances WHERE id = ? AND status = 'done'", arguments: [id]).map(CodeBlob.decode)
+        }
+    }
+
     public struct DoneRow {
         public var id: String, text: String, speaker: String?, duration: Double, codes: [Int32]
     }

@@ -13,7 +13,13 @@ struct DecodeCommand: ParsableCommand {
     @OptionGroup var model: ModelOption
 
     @Option(help: "JSON with a \"codes\" array, as `tokenize-corpus codes` prints; - for stdin.")
-    var codes: String
+    var codes: String?
+
+    @Option(help: "A store to take the codes from (with --id).")
+    var store: String?
+
+    @Option(help: "The utterance id in --store.")
+    var id: String?
 
     @Option(help: "Output WAV file.")
     var out: String
@@ -21,15 +27,31 @@ struct DecodeCommand: ParsableCommand {
     @Flag(help: "16-bit PCM instead of 32-bit float.")
     var pcm16 = false
 
-    func run() throws {
+    func validate() throws {
+        guard (codes != nil) != (store != nil) else { throw ValidationError("give either --codes or --store with --id") }
+        guard (store == nil) == (id == nil) else { throw ValidationError("--store and --id go together") }
+    }
+
+    func loadCodes() throws -> [Int] {
+        if let store, let id {
+            guard let stored = try Store(path: store, create: false).codes(for: id) else {
+                throw CommandFailure("\(store): no done utterance with id \(id)")
+            }
+            return stored.map(Int.init)
+        }
+        let source = codes ?? "-"
         let data: Data
-        if codes == "-" {
+        if source == "-" {
             data = FileHandle.standardInput.readDataToEndOfFile()
         } else {
-            guard let contents = FileManager.default.contents(atPath: codes) else { throw CommandFailure("\(codes): no such file") }
+            guard let contents = FileManager.default.contents(atPath: source) else { throw CommandFailure("\(source): no such file") }
             data = contents
         }
-        let values = try CodesJSON.codes(from: data, source: codes)
+        return try CodesJSON.codes(from: data, source: source)
+    }
+
+    func run() throws {
+        let values = try loadCodes()
         let codec = try Xcodec2Model(directory: ModelLocator.resolve(model.model), parts: .decoder)
         let audio = try codec.decode(values, workspace: Workspace())
         try AudioWriter.write(audio, sampleRate: codec.sampleRate, to: out, sample: pcm16 ? .pcm16 : .float32)

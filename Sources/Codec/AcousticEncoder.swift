@@ -54,29 +54,58 @@ struct AntiAliasedSnakeBeta {
         self.channels = channels
     }
 
-    /// x [channels, length] -> out [channels, length] (out must not alias x).
+    /// Outputs per tile: the per-channel working set (x, even and odd samples) stays in L1/L2.
+    static let tile = 2048
+    static let margin = 3
+
+    /// x [channels, length] -> out [channels, length] (out must not alias x). Channels are split over
+    /// `workspace.threads` threads.
     func callAsFunction(_ x: UnsafePointer<Float>, length t: Int, out: UnsafeMutablePointer<Float>, workspace: Workspace) {
-        let margin = 3
+        let threads = max(1, min(workspace.threads, channels))
+        let scratchSize = Self.tile + 2 * Self.margin + 16
         workspace.scope {
-            let xe = workspace.take(t + 2 * margin + 8)
-            let even = workspace.take(t + 2 * margin + 8)
-            let odd = workspace.take(t + 2 * margin + 8)
-            for c in 0..<channels {
-                let row = x + c * t
-                // x extended by replicate padding: xe[margin + i] = x[clamp(i)]
-                xe.update(repeating: row[0], count: margin)
-                (xe + margin).update(from: row, count: t)
-                (xe + margin + t).update(repeating: row[t - 1], count: margin + 8)
-                upsampleSnake(xe + margin, length: t, even: even + margin, odd: odd + margin,
-                              alpha: alphaExp[c], inverseBeta: inverseBeta[c])
-                // Replicate padding of the 2x signal: z[0] = even[0] on the left, z[2t-1] = odd[t-1] on the right.
-                let first = even[margin], last = odd[margin + t - 1]
-                even.update(repeating: first, count: margin)
-                odd.update(repeating: first, count: margin)
-                (even + margin + t).update(repeating: last, count: margin + 8)
-                (odd + margin + t).update(repeating: last, count: margin + 8)
-                downsample(even: even + margin, odd: odd + margin, length: t, out: out + c * t)
+            let scratch = workspace.take(3 * scratchSize * threads)
+            Parallel.run(threads) { thread in
+                let base = scratch + 3 * scratchSize * thread
+                let c0 = channels * thread / threads, c1 = channels * (thread + 1) / threads
+                for c in c0..<c1 {
+                    self.channel(x + c * t, length: t, out: out + c * t, alpha: self.alphaExp[c], inverseBeta: self.inverseBeta[c],
+                                 xe: base, even: base + scratchSize, odd: base + 2 * scratchSize)
+                }
             }
+        }
+    }
+
+    /// One channel, tile by tile. Tile [j0, j1) needs the 2x samples (as even/odd halves) at [j0 - 3, j1 + 3),
+    /// which need x at [j0 - 6, j1 + 6); outside the row both are replicate-padded as in the reference.
+    @inline(__always)
+    private func channel(_ row: UnsafePointer<Float>, length t: Int, out: UnsafeMutablePointer<Float>, alpha: Float, inverseBeta: Float,
+                         xe: UnsafeMutablePointer<Float>, even: UnsafeMutablePointer<Float>, odd: UnsafeMutablePointer<Float>) {
+        let m = Self.margin
+        var first: Float = 0
+        var j0 = 0
+        while j0 < t {
+            let j1 = min(t, j0 + Self.tile)
+            // 2x samples to compute: [lo, hi) within the row.
+            let lo = max(0, j0 - m), hi = min(t, j1 + m)
+            // xe[k] = x[clamp(lo - m + k)] for k in [0, hi - lo + 2m + 8)
+            let count = hi - lo + 2 * m + 8
+            for k in 0..<count {
+                let i = lo - m + k
+                xe[k] = row[i < 0 ? 0 : (i >= t ? t - 1 : i)]
+            }
+            // Buffer position p holds the even/odd sample of index (j0 - m) + p.
+            let offset = lo - (j0 - m)
+            upsampleSnake(xe + m, length: hi - lo, even: even + offset, odd: odd + offset, alpha: alpha, inverseBeta: inverseBeta)
+            if j0 == 0 { first = even[offset] }
+            for p in 0..<offset { even[p] = first; odd[p] = first }
+            if hi == t {
+                let last = odd[offset + (t - 1 - lo)]
+                let end = offset + (hi - lo)
+                for p in end..<(end + m + 8) { even[p] = last; odd[p] = last }
+            }
+            downsample(even: even + m, odd: odd + m, length: j1 - j0, out: out + j0)
+            j0 = j1
         }
     }
 

@@ -10,9 +10,12 @@ public final class Workspace {
     private var overflow: [(pointer: UnsafeMutablePointer<Float>, count: Int)] = []
     private var overflowFloats = 0
     public private(set) var highWater = 0
+    /// Threads this worker may use for its own (non-BLAS) loops; match the BLAS threads it was given.
+    public var threads = 1
 
-    public init(capacity: Int = 1 << 20) {
+    public init(capacity: Int = 1 << 20, threads: Int = 1) {
         self.capacity = capacity
+        self.threads = threads
         block = .allocate(capacity: capacity)
     }
 

@@ -43,8 +43,11 @@ public final class CorpusRunner: @unchecked Sendable {
     let maxDuration: Double
     let minDuration: Double
     let decoders: Int
+    /// Threads each worker uses for BLAS and its own loops.
+    let threadsPerWorker: Int
 
-    public init(model: Xcodec2Model, store: Store, workers: Int, maxDuration: Double, minDuration: Double) {
+    public init(model: Xcodec2Model, store: Store, workers: Int, threadsPerWorker: Int, maxDuration: Double, minDuration: Double) {
+        self.threadsPerWorker = max(1, threadsPerWorker)
         self.model = model
         self.store = store
         self.workers = max(1, workers)
@@ -99,7 +102,7 @@ public final class CorpusRunner: @unchecked Sendable {
         let encodersLeft = ManagedCounter(value: workers)
         for _ in 0..<workers {
             startThread(group) { [self] in
-                let workspace = Workspace()
+                let workspace = Workspace(threads: threadsPerWorker)
                 while let item = work.pop() {
                     if StopSignal.requested { continue }  // drop queued work: it stays pending
                     do {

@@ -36,11 +36,15 @@ struct BenchCommand: ParsableCommand {
         let encodeSeconds: Double
         let rtf: Double
         let stages: EncodeTimings
+        let flops: EncodeFLOPs
+        let gflopsPerSecond: Double
+        let sgemmPeakGFLOPS: Double
         let decodeSeconds: Double?
         let decodeRTF: Double?
         enum CodingKeys: String, CodingKey {
             case audioSeconds = "audio_seconds", runs, threads, encodeSeconds = "encode_seconds", rtf, stages
-            case decodeSeconds = "decode_seconds", decodeRTF = "decode_rtf"
+            case decodeSeconds = "decode_seconds", decodeRTF = "decode_rtf", flops
+            case gflopsPerSecond = "gflops_per_second", sgemmPeakGFLOPS = "sgemm_peak_gflops"
         }
     }
 
@@ -64,7 +68,7 @@ struct BenchCommand: ParsableCommand {
         } else {
             audio = SyntheticSpeech.generate(seconds: seconds, sampleRate: codec.sampleRate)
         }
-        let workspace = Workspace()
+        let workspace = Workspace(threads: threads)
         var all: [EncodeTimings] = []
         var decodeTimes: [Double] = []
         for run in 0...runs {
@@ -88,8 +92,11 @@ struct BenchCommand: ParsableCommand {
         let stages = EncodeTimings(features: median(all.map(\.features)), semanticEncoder: median(all.map(\.semanticEncoder)),
                                    acousticEncoder: median(all.map(\.acousticEncoder)), quantizer: median(all.map(\.quantizer)))
         let encode = median(all.map(\.total))
+        let flops = codec.encodeFLOPs(samples: audio.count)
+        let peak = BLAS.measuredPeakGFLOPS()
         let report = Report(audioSeconds: seconds, runs: runs, threads: threads, encodeSeconds: encode,
-                            rtf: encode / seconds, stages: stages,
+                            rtf: encode / seconds, stages: stages, flops: flops, gflopsPerSecond: flops.total / encode / 1e9,
+                            sgemmPeakGFLOPS: peak,
                             decodeSeconds: decode ? median(decodeTimes) : nil,
                             decodeRTF: decode ? median(decodeTimes) / seconds : nil)
         if json {
@@ -98,13 +105,20 @@ struct BenchCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
-        print(String(format: "audio seconds      %8.2f   (%d runs after a warm-up, %d BLAS threads)", seconds, runs, threads))
+        print(String(format: "audio seconds      %8.2f   (%d runs after a warm-up, %d threads)", seconds, runs, threads))
         print(String(format: "encode seconds     %8.3f   median", encode))
         print(String(format: "real-time factor   %8.3f   (encode / audio)", encode / seconds))
-        print(String(format: "  features         %8.3f s", stages.features))
-        print(String(format: "  semantic encoder %8.3f s", stages.semanticEncoder))
-        print(String(format: "  acoustic encoder %8.3f s", stages.acousticEncoder))
-        print(String(format: "  quantizer        %8.3f s", stages.quantizer))
+        print("stage                 seconds    GFLOP   GFLOP/s")
+        func row(_ name: String, _ time: Double, _ work: Double) {
+            print(String(format: "  %-16@ %9.3f %8.1f %9.1f", name as NSString, time, work / 1e9, time > 0 ? work / time / 1e9 : 0))
+        }
+        row("features", stages.features, flops.features)
+        row("semantic encoder", stages.semanticEncoder, flops.semanticEncoder)
+        row("acoustic encoder", stages.acousticEncoder, flops.acousticEncoder)
+        row("quantizer", stages.quantizer, flops.quantizer)
+        row("total", encode, flops.total)
+        print(String(format: "sgemm peak          %8.1f GFLOP/s (1024^3, %d threads); encode reaches %.0f%% of it",
+                     peak, threads, 100 * report.gflopsPerSecond / peak))
         if let decodeSeconds = report.decodeSeconds {
             print(String(format: "decode seconds     %8.3f   median, real-time factor %.3f", decodeSeconds, decodeSeconds / seconds))
         }

@@ -17,7 +17,8 @@ struct CodesCommand: ParsableCommand {
     func run() throws {
         let codec = try model.load()
         let decoded = try AudioFile.read(audio, targetRate: codec.sampleRate)
-        let codes = try decoded.samples.withUnsafeBufferPointer { try codec.encode($0, workspace: Workspace()) }
+        let workspace = Workspace(threads: ProcessInfo.processInfo.activeProcessorCount)
+        let codes = try decoded.samples.withUnsafeBufferPointer { try codec.encode($0, workspace: workspace) }
         print(CodesJSON.line(path: audio, sampleRate: decoded.sourceRate, numSamples: decoded.samples.count,
                              duration: decoded.duration, codes: codes))
     }

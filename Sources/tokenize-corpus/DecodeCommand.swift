@@ -78,7 +78,7 @@ struct RoundtripCommand: ParsableCommand {
     func run() throws {
         let codec = try Xcodec2Model(directory: ModelLocator.resolve(model.model), parts: .all)
         let decoded = try AudioFile.read(audio, targetRate: codec.sampleRate)
-        let workspace = Workspace()
+        let workspace = Workspace(threads: ProcessInfo.processInfo.activeProcessorCount)
         let codes = try decoded.samples.withUnsafeBufferPointer { try codec.encode($0, workspace: workspace) }
         var output = try codec.decode(codes.map(Int.init), workspace: workspace)
         // The decoder returns whole frames; trim the extractor's padding back to the input length.

@@ -52,7 +52,8 @@ struct RunCommand: ParsableCommand {
         let shard = try self.shard.map { try Shard.parse($0) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let workerCount = workers ?? cores
-        BLAS.setThreads(max(1, cores / workerCount))
+        let threadsPerWorker = max(1, cores / workerCount)
+        BLAS.setThreads(threadsPerWorker)
         let log = ProgressLog()
 
         let (allEntries, problems) = try Manifest.readAll(manifests, format: manifestFormat.flatMap(ManifestFormat.init))
@@ -73,7 +74,8 @@ struct RunCommand: ParsableCommand {
         }
         let codec = try Xcodec2Model(directory: directory, parts: .encoder)
         StopSignal.install()
-        let runner = CorpusRunner(model: codec, store: store, workers: workerCount, maxDuration: maxDuration, minDuration: minDuration)
+        let runner = CorpusRunner(model: codec, store: store, workers: workerCount, threadsPerWorker: threadsPerWorker,
+                                  maxDuration: maxDuration, minDuration: minDuration)
         let summary = try runner.run(pending) { log.progress($0) }
         log.finish(summary.progress)
         if summary.interrupted {

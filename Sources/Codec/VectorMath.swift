@@ -20,11 +20,17 @@ public enum VectorMath {
         unsafeBitCast((n &+ 127) &<< 23, to: V.self)
     }
 
+    /// Round half to even, for |x| < 2^22 (the generic SIMD `rounded` calls rintf lane by lane).
+    @inline(__always)
+    static func roundToInteger(_ x: V) -> V { (x + magic) - magic }
+
     /// e^x, relative error below 2 ulp for |x| < 87.
     @inline(__always)
     public static func exp(_ input: V) -> V {
-        let x0 = input.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.3))
-        let fx = (x0 * 1.44269504088896341 + 0.5).rounded(.down)
+        var x0 = input.replacing(with: -87.3, where: input .< -87.3)
+        x0.replace(with: 88.3, where: x0 .> 88.3)
+        // n = round(x / ln 2) leaves |r| <= ln(2) / 2, where the polynomial is accurate.
+        let fx = roundToInteger(x0 * 1.44269504088896341)
         var x = x0 - fx * 0.693359375
         x = x - fx * -2.12194440e-4
         let z = x * x
@@ -42,7 +48,7 @@ public enum VectorMath {
     /// Taylor polynomial to degree 13 on [-pi/2, pi/2].
     @inline(__always)
     public static func sin(_ x: V) -> V {
-        let q = (x * 0.318309886183790671).rounded(.toNearestOrEven)
+        let q = roundToInteger(x * 0.318309886183790671)
         var r = x - q * 3.140625
         r = r - q * 9.67502593994140625e-4
         r = r - q * 1.509957990978376432e-7

@@ -108,9 +108,10 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "audio seconds      %8.2f   (%d runs after a warm-up, %d threads)", seconds, runs, threads))
         print(String(format: "encode seconds     %8.3f   median", encode))
         print(String(format: "real-time factor   %8.3f   (encode / audio)", encode / seconds))
-        print("stage                 seconds    GFLOP   GFLOP/s")
+        print("stage               seconds    GFLOP   GFLOP/s")
         func row(_ name: String, _ time: Double, _ work: Double) {
-            print(String(format: "  %-16@ %9.3f %8.1f %9.1f", name as NSString, time, work / 1e9, time > 0 ? work / time / 1e9 : 0))
+            let label = name.padding(toLength: 18, withPad: " ", startingAt: 0)
+            print(label + String(format: "%9.3f %8.1f %9.1f", time, work / 1e9, time > 0 ? work / time / 1e9 : 0))
         }
         row("features", stages.features, flops.features)
         row("semantic encoder", stages.semanticEncoder, flops.semanticEncoder)

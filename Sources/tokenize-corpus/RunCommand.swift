@@ -34,6 +34,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("min-duration"), help: "Shorter utterances are recorded as failures (seconds): too short to be speech.")
     var minDuration: Double = 0.1
 
+    @Option(name: .customLong("commit-interval"), help: "Seconds between commits: the most a kill -9 can lose.")
+    var commitInterval: Double = 2
+
     @Flag(name: .customLong("retry-failed"), help: "Try failed utterances again.")
     var retryFailed = false
 
@@ -43,6 +46,7 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         guard maxDuration > 0 else { throw ValidationError("--max-duration must be positive") }
+        guard commitInterval > 0 else { throw ValidationError("--commit-interval must be positive") }
         if let manifestFormat, ManifestFormat(rawValue: manifestFormat) == nil {
             throw ValidationError("--manifest-format must be one of \(ManifestFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -76,7 +80,7 @@ struct RunCommand: ParsableCommand {
         StopSignal.install()
         let runner = CorpusRunner(model: codec, store: store, workers: workerCount, threadsPerWorker: threadsPerWorker,
                                   maxDuration: maxDuration, minDuration: minDuration)
-        let summary = try runner.run(pending) { log.progress($0) }
+        let summary = try runner.run(pending, commitEvery: commitInterval) { log.progress($0) }
         log.finish(summary.progress)
         if summary.interrupted {
             log.line("interrupted: results so far are committed; run the same command to resume")

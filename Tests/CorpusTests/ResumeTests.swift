@@ -15,7 +15,7 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(uninterrupted.status, 0, uninterrupted.stderr)
 
         // Kill as soon as some results are committed but not all.
-        let process = try TestEnv.start(["run", manifest, "--model", TestEnv.tinyModel, "--store", killed], quiet: true)
+        let process = try TestEnv.start(["run", manifest, "--model", TestEnv.tinyModel, "--store", killed, "--commit-interval", "0.1"], quiet: true)
         var doneAtKill = 0
         let deadline = Date().addingTimeInterval(120)
         while process.isRunning && Date() < deadline {

@@ -54,7 +54,8 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let shard = try self.shard.map { try Shard.parse($0) }
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        // Inside a Slurm allocation, its CPUs rather than the node's.
+        let cores = ProcessInfo.processInfo.environment["SLURM_CPUS_PER_TASK"].flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
         let workerCount = workers ?? cores
         let threadsPerWorker = max(1, cores / workerCount)
         BLAS.setThreads(threadsPerWorker)

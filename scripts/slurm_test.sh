@@ -17,9 +17,10 @@ cpus=$(nproc)
 mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 / 2 ))
 mkdir -p "$work"/{spool,state,log} /run/munge /var/log/munge /etc/munge
 cleanup() {
-  [ -f "$work/slurmd.pid" ] && kill "$(cat "$work/slurmd.pid")" 2>/dev/null || true
-  [ -f "$work/slurmctld.pid" ] && kill "$(cat "$work/slurmctld.pid")" 2>/dev/null || true
-  [ -f "$work/munged.pid" ] && kill "$(cat "$work/munged.pid")" 2>/dev/null || true
+  pkill -f "slurmd -f $work/slurm.conf" 2>/dev/null || true
+  pkill -f "slurmctld -f $work/slurm.conf" 2>/dev/null || true
+  pkill -f "munged --force --pid-file=$work/munged.pid" 2>/dev/null || true
+  for _ in $(seq 20); do pgrep -f "$work" >/dev/null || break; sleep 0.5; done
 }
 trap cleanup EXIT
 
@@ -28,9 +29,9 @@ dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
 chown -R munge:munge /etc/munge /run/munge /var/log/munge 2>/dev/null || true
 chmod 400 /etc/munge/munge.key
 sudo_munge() { if id munge >/dev/null 2>&1; then runuser -u munge -- "$@"; else "$@"; fi; }
-sudo_munge munged --force --pid-file="$work/munged.pid" 2>/dev/null || munged --force
+chmod 777 "$work"
+sudo_munge munged --force --pid-file="$work/munged.pid"
 sleep 1
-pgrep -f munged > "$work/munged.pid" || true
 
 cat > "$work/slurm.conf" <<CONF
 ClusterName=tokenizetest
@@ -77,6 +78,8 @@ done
 "$bin" run manifests/sample/LibriSpeech --model "$model" --store "$work/whole.db" 2>/dev/null
 if diff <("$bin" dump --store "$work/whole.db" | sort) <("$bin" dump --store "$work/job/merged.db" | sort) >/dev/null; then
   echo "slurm test passed in $(( $(date +%s) - start )) s: 3-task array and merge equal the unsharded run ($("$bin" status --store "$work/job/merged.db" --json))"
+  cleanup
+  rm -rf "$work"
 else
   echo "slurm test FAILED; logs in $work/job/logs and $work/log" >&2
   tail -n 20 "$work"/job/logs/* "$work"/log/* >&2 || true

@@ -5,3 +5,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build -c release
 swift test -c release
+# The Slurm end-to-end test starts munge and Slurm daemons and installs them with apt-get: root only.
+if [ "$(id -u)" -eq 0 ]; then
+  bash scripts/slurm_test.sh
+else
+  echo "skipping scripts/slurm_test.sh (needs root to install and start munge and Slurm)"
+fi

@@ -24,14 +24,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# munge with a fresh key.
-dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
-chown -R munge:munge /etc/munge /run/munge /var/log/munge 2>/dev/null || true
-chmod 400 /etc/munge/munge.key
-sudo_munge() { if id munge >/dev/null 2>&1; then runuser -u munge -- "$@"; else "$@"; fi; }
-chmod 777 "$work"
-sudo_munge munged --force --pid-file="$work/munged.pid"
-sleep 1
+# munge: use one that already answers (a package install may have started it), else start one with a fresh key.
+if munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
+  echo "munge already running"
+else
+  dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
+  chown -R munge:munge /etc/munge /run/munge /var/log/munge 2>/dev/null || true
+  chmod 400 /etc/munge/munge.key
+  chmod 777 "$work"
+  if id munge >/dev/null 2>&1; then runuser -u munge -- munged --force --pid-file="$work/munged.pid"; else munged --force --pid-file="$work/munged.pid"; fi
+  for _ in $(seq 20); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.5; done
+fi
 
 cat > "$work/slurm.conf" <<CONF
 ClusterName=tokenizetest

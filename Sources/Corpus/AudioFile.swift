@@ -6,7 +6,7 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
     case missing(String)
     case unreadable(String, String)
     case empty(String)
-    case truncated(String, expected: Int, read: Int)
+    case truncated(String, expected: Int, read: Int, unit: String)
     case resampleFailed(String, String)
 
     public var description: String {
@@ -14,7 +14,7 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
         case let .missing(path): return "\(path): no such file"
         case let .unreadable(path, why): return "\(path): not readable as audio: \(why)"
         case let .empty(path): return "\(path): empty: no audio samples"
-        case let .truncated(path, expected, read): return "\(path): truncated: header promises \(expected) frames, \(read) could be decoded"
+        case let .truncated(path, expected, read, unit): return "\(path): truncated: the header promises \(expected) \(unit) of audio, the file holds \(read)"
         case let .resampleFailed(path, why): return "\(path): resampling failed: \(why)"
         }
     }
@@ -42,6 +42,9 @@ public enum AudioFile {
             throw AudioError.unreadable(path, String(cString: sf_strerror(nil)))
         }
         defer { sf_close(file) }
+        if let (declared, present) = truncatedDataChunk(file) {
+            throw AudioError.truncated(path, expected: declared, read: present, unit: "bytes")
+        }
         let channels = Int(info.channels), frames = Int(info.frames), rate = Int(info.samplerate)
         guard channels > 0, rate > 0 else { throw AudioError.unreadable(path, "no channels or sample rate in the header") }
         guard frames > 0 else { throw AudioError.empty(path) }
@@ -58,7 +61,7 @@ public enum AudioFile {
             throw AudioError.unreadable(path, String(cString: sf_strerror(file)))
         }
         // A short read with a claimed frame count means the file ends before its header says it does.
-        if read < frames { throw AudioError.truncated(path, expected: frames, read: read) }
+        if read < frames { throw AudioError.truncated(path, expected: frames, read: read, unit: "frames") }
         var mono: [Float]
         if channels == 1 {
             mono = interleaved
@@ -73,6 +76,20 @@ public enum AudioFile {
         }
         if rate != targetRate { mono = try resample(mono, from: rate, to: targetRate, path: path) }
         return DecodedAudio(samples: mono, sourceRate: rate, channels: channels, targetRate: targetRate)
+    }
+
+    /// libsndfile reads a WAV/AIFF whose data chunk is cut short up to where the file ends, saying so only
+    /// in its log (`data : 165344 (should be 29956)`); that is a truncated file. Returns the chunk's declared
+    /// and present byte counts.
+    static func truncatedDataChunk(_ file: OpaquePointer) -> (Int, Int)? {
+        var log = [CChar](repeating: 0, count: 8192)
+        sf_command(file, Int32(SFC_GET_LOG_INFO), &log, Int32(log.count))
+        let text = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix("data") || line.hasPrefix("SSND") {
+            let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+            if line.contains("should be"), numbers.count >= 2, numbers[1] < numbers[0] { return (numbers[0], numbers[1]) }
+        }
+        return nil
     }
 
     /// libsoxr, SOXR_HQ, float32 mono.

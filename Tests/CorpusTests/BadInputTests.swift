@@ -14,6 +14,9 @@ final class BadInputTests: XCTestCase {
         try AudioWriter.write(SyntheticSpeech.generate(seconds: 3), sampleRate: 16000, to: path("whole.flac"), container: .flac)
         let flac = try Data(contentsOf: URL(fileURLWithPath: path("whole.flac")))
         try flac.prefix(flac.count / 2).write(to: URL(fileURLWithPath: path("truncated.flac")))
+        try AudioWriter.write(SyntheticSpeech.generate(seconds: 3), sampleRate: 16000, to: path("whole.wav"), sample: .pcm16)
+        let wav = try Data(contentsOf: URL(fileURLWithPath: path("whole.wav")))
+        try wav.prefix(wav.count / 3).write(to: URL(fileURLWithPath: path("truncated.wav")))
         XCTAssertTrue(FileManager.default.createFile(atPath: path("empty.flac"), contents: Data()))
         try "this is not audio\n".write(toFile: path("text.flac"), atomically: true, encoding: .utf8)
         try AudioWriter.write(Array(speech.prefix(80)), sampleRate: 16000, to: path("5ms.wav"))
@@ -25,6 +28,7 @@ final class BadInputTests: XCTestCase {
             missing\tmissing.wav\tnot there
             empty\tempty.flac\tzero bytes
             truncated\ttruncated.flac\tcut in half
+            truncatedwav\ttruncated.wav\tcut to a third
             text\ttext.flac\tnot audio
             short\t5ms.wav\tfive milliseconds
             long\tlong.wav\ttoo long
@@ -35,11 +39,11 @@ final class BadInputTests: XCTestCase {
         let store = path("bad.db")
         let result = try TestEnv.run(["run", path("bad.tsv"), "--model", TestEnv.tinyModel, "--store", store, "--max-duration", "3"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertTrue(result.stderr.contains("bad.tsv:10"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("bad.tsv:11"), result.stderr)
 
         let status = try Store(path: store, create: false).status()
         XCTAssertEqual(status.done, 2)
-        XCTAssertEqual(status.failed, 6)
+        XCTAssertEqual(status.failed, 7)
         XCTAssertEqual(status.pending, 0)
         let failures = TestEnv.jsonLines(try TestEnv.run(["failures", "--store", store]).stdout)
         var byID: [String: [String: Any]] = [:]
@@ -56,9 +60,10 @@ final class BadInputTests: XCTestCase {
         check("missing", stage: "decode", file: "missing.wav", cause: "no such file")
         check("empty", stage: "decode", file: "empty.flac", cause: "empty")
         check("truncated", stage: "decode", file: "truncated.flac", cause: "truncated")
+        check("truncatedwav", stage: "decode", file: "truncated.wav", cause: "truncated")
         check("text", stage: "decode", file: "text.flac", cause: "not readable as audio")
         check("short", stage: "too_short", file: "5ms.wav", cause: "too short")
         check("long", stage: "too_long", file: "long.wav", cause: "exceeds --max-duration 3")
-        check(path("bad.tsv") + ":10", stage: "manifest", file: "bad.tsv:10", cause: "fields")
+        check(path("bad.tsv") + ":11", stage: "manifest", file: "bad.tsv:11", cause: "fields")
     }
 }

@@ -116,10 +116,10 @@ final class ProgressLog {
 
     static func describe(_ p: RunProgress) -> String {
         let finished = p.done + p.failed
-        let fraction = p.total > 0 ? Double(finished) / Double(p.total) : 1
         let eta = finished > 0 && finished < p.total ? p.elapsed / Double(finished) * Double(p.total - finished) : 0
-        return String(format: "%d/%d utterances (%d failed), %.2f h audio, %.1fx real time, eta %@",
-                      finished, p.total, p.failed, p.audioSeconds / 3600, p.speed, duration(eta)) + (fraction >= 1 ? "" : "")
+        let rtf = p.audioSeconds > 0 ? p.elapsed / p.audioSeconds : 0
+        return String(format: "%d/%d utterances (%d failed), %.2f h audio, RTF %.2f (%.1fx real time), eta %@",
+                      finished, p.total, p.failed, p.audioSeconds / 3600, rtf, p.speed, duration(eta))
     }
 
     static func duration(_ seconds: Double) -> String {

@@ -50,4 +50,26 @@ final class ResumeTests: XCTestCase {
         XCTAssertTrue(rerun.stderr.contains("0 to encode"), rerun.stderr)
         XCTAssertEqual(try TestEnv.run(["dump", "--store", killed]).stdout, actual)
     }
+
+    func testInterruptCommitsAndExitsThenResumes() throws {
+        let dir = TestEnv.temporaryDirectory("interrupt")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let manifest = try TestEnv.syntheticCorpus(in: dir, count: 240)
+        let store = dir.appendingPathComponent("s.db").path
+        let process = try TestEnv.start(["run", manifest, "--model", TestEnv.tinyModel, "--store", store, "--commit-interval", "0.1"], quiet: true)
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning && Date() < deadline {
+            if FileManager.default.fileExists(atPath: store), let status = try? Store(path: store, create: false).status(), status.done > 0 { break }
+            usleep(20_000)
+        }
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit)
+        XCTAssertEqual(process.terminationStatus, 128 + SIGINT, "interrupted runs exit 130")
+        let afterInterrupt = try Store(path: store, create: false).status()
+        XCTAssertGreaterThan(afterInterrupt.done, 0)
+        XCTAssertEqual(afterInterrupt.done + afterInterrupt.pending, 240)
+        XCTAssertEqual(try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", store]).status, 0)
+        XCTAssertEqual(try Store(path: store, create: false).status().done, 240)
+    }
 }

@@ -36,6 +36,6 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         // Depends on the executable so that `swift test` builds it for the subprocess tests.
         .testTarget(name: "CorpusTests", dependencies: ["Codec", "Corpus", "tokenize-corpus"],
-                    exclude: ["fake_hub.py"]),
+                    exclude: ["fake_hub.py", "Fixtures"]),
     ]
 )

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Corpus
+import Foundation
+
+struct TextTokensCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "text-tokens",
+        abstract: "Tokenise lines of stdin; print one JSON array of ids per line.",
+        discussion: """
+            The ids are those of Hugging Face tokenizers' encode(line, add_special_tokens=False): added tokens \
+            written in the text are recognised, no BOS is prepended. A line ends at \\n or \\r\\n.
+            """)
+
+    @Option(help: "A folder with tokenizer.json or tokenizer.model (and maybe tokenizer_config.json), or such a file.")
+    var tokenizer: String
+
+    @Flag(help: "Each input line is a JSON string literal (for texts holding newlines).")
+    var jsonStrings = false
+
+    func run() throws {
+        let tokenizer = try TextTokenizer.load(tokenizer)
+        let out = FileHandle.standardOutput
+        var buffer = "", lineNumber = 0, ids: [Int32] = []
+        while let line = readLine(strippingNewline: true) {
+            lineNumber += 1
+            var text = line
+            if jsonStrings {
+                guard let decoded = try? JSONDecoder().decode(String.self, from: Data(line.utf8)) else {
+                    throw ValidationError("stdin:\(lineNumber): not a JSON string literal")
+                }
+                text = decoded
+            }
+            ids.removeAll(keepingCapacity: true)
+            tokenizer.encode(text, into: &ids)
+            buffer += "[" + ids.map(String.init).joined(separator: ",") + "]\n"
+            if buffer.utf8.count > 1 << 16 { out.write(Data(buffer.utf8)); buffer = "" }
+        }
+        out.write(Data(buffer.utf8))
+    }
+}

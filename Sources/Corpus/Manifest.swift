@@ -9,6 +9,15 @@ public struct ManifestEntry: Sendable, Equatable {
     public var text: String
     public var speaker: String?
     public var declaredDuration: Double?
+
+    public init(id: String, source: String, audioPath: String, text: String, speaker: String? = nil, declaredDuration: Double? = nil) {
+        self.id = id
+        self.source = source
+        self.audioPath = audioPath
+        self.text = text
+        self.speaker = speaker
+        self.declaredDuration = declaredDuration
+    }
 }
 
 /// A manifest line that could not be used, reported as `file:line: reason`.

@@ -252,9 +252,10 @@ public final class Store: @unchecked Sendable {
         public var id: String, text: String, speaker: String?, duration: Double, codes: [Int32]
     }
 
-    /// Done utterances in store order, streamed.
-    public func forEachDone(_ body: (DoneRow) throws -> Void) throws {
+    /// Done utterances in store order, streamed. `counted` gets their number first, from the same snapshot.
+    public func forEachDone(counted: (Int) throws -> Void = { _ in }, _ body: (DoneRow) throws -> Void) throws {
         try pool.read { db in
+            try counted(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM utterances WHERE status = 'done'") ?? 0)
             let rows = try Row.fetchCursor(db, sql: "SELECT id, transcript, speaker, duration, codes FROM utterances WHERE status = 'done' ORDER BY rowid")
             while let row = try rows.next() {
                 let blob: Data = row["codes"]

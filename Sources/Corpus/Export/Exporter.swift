@@ -1,0 +1,208 @@
+import Foundation
+
+/// A seeded pseudo-random permutation of 0..<count in O(1) memory: a 4-round Feistel network over the
+/// smallest even number of bits that covers `count`, cycle-walking values that fall outside.
+struct RowPermutation {
+    let count: Int
+    private let halfBits: Int
+    private let keys: [UInt64]
+
+    init(count: Int, seed: UInt64) {
+        self.count = count
+        var bits = 2
+        while (1 << bits) < count { bits += 2 }
+        halfBits = bits / 2
+        var state = seed
+        keys = (0..<4).map { _ in
+            state &+= 0x9E37_79B9_7F4A_7C15  // SplitMix64
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    func callAsFunction(_ index: Int) -> Int {
+        var value = UInt64(index)
+        repeat { value = encrypt(value) } while value >= UInt64(count)
+        return Int(value)
+    }
+
+    private func encrypt(_ value: UInt64) -> UInt64 {
+        let mask = (UInt64(1) << UInt64(halfBits)) - 1
+        var left = value >> UInt64(halfBits), right = value & mask
+        for key in keys {
+            var mixed = (right ^ key) &* 0xFF51_AFD7_ED55_8CCD
+            mixed ^= mixed >> 33
+            (left, right) = (right, left ^ (mixed & mask))
+        }
+        return left << UInt64(halfBits) | right
+    }
+}
+
+public enum ExportFormat: String, CaseIterable, Sendable, Codable {
+    case llasa, jsonl, megatron
+}
+
+public struct ExportOptions: Sendable {
+    public var format: ExportFormat
+    public var maxLength = 2048
+    /// nil: 1000, capped at 5% of the rows, at least 1 (when there are two rows or more).
+    public var valSize: Int?
+    public var seed: UInt64 = 0
+    public var padId: Int32?
+
+    public init(format: ExportFormat) { self.format = format }
+}
+
+public struct ExportSummary: Codable, Sendable {
+    public var format: ExportFormat
+    public var store: String
+    public var model: String?
+    public var tokenizer: String
+    public var seed: UInt64
+    public var maxLength: Int
+    public var rows: [String: Int]
+    public var textTokens = 0
+    public var speechTokens = 0
+    /// Ids written, padding excluded, after truncation.
+    public var tokens = 0
+    public var truncatedRows = 0
+    /// Pad ids over all ids written (llasa only; the other formats are unpadded).
+    public var paddingFraction = 0.0
+    public var vocabulary: LlasaVocabulary
+    public var files: [String] = []
+
+    enum CodingKeys: String, CodingKey {
+        case format, store, model, tokenizer, seed, rows, tokens, files, vocabulary
+        case maxLength = "max_length", textTokens = "text_tokens", speechTokens = "speech_tokens"
+        case truncatedRows = "truncated_rows", paddingFraction = "padding_fraction"
+    }
+}
+
+/// Turns a store's done utterances into training sequences. One read transaction, rows streamed: memory
+/// does not grow with the corpus. Rows are split by a seeded permutation: permuted position p < train
+/// count goes to train, the rest to val. llasa rows are written at their permuted position (shuffled, as
+/// the reference shuffles); jsonl and megatron keep store order within each split (their trainers shuffle).
+public struct Exporter {
+    public static func defaultValSize(rows: Int) -> Int {
+        rows < 2 ? 0 : max(1, min(1000, rows * 5 / 100))
+    }
+
+    public static func export(store: Store, tokenizer: TextTokenizer, options: ExportOptions, to directory: String) throws -> ExportSummary {
+        guard options.maxLength > 0 else { throw TokenizerError("--max-length must be positive") }
+        let vocabulary = try LlasaVocabulary(tokenizer: tokenizer, padId: options.padId)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var summary = ExportSummary(format: options.format, store: store.path, model: try store.info("model_id"), tokenizer: tokenizer.source,
+                                    seed: options.seed, maxLength: options.maxLength, rows: [:], vocabulary: vocabulary)
+        var builder = LlasaSequenceBuilder(tokenizer: tokenizer, vocabulary: vocabulary)
+        var sink: ExportSink?
+        var permutation = RowPermutation(count: 0, seed: options.seed)
+        var trainCount = 0, index = 0
+        try store.forEachDone(counted: { total in
+            guard total > 0 else { throw TokenizerError("\(store.path): no encoded utterances to export") }
+            let valCount = options.valSize ?? defaultValSize(rows: total)
+            guard valCount >= 0 && valCount <= total else { throw TokenizerError("--val-size \(valCount) is outside 0...\(total) (the store's done utterances)") }
+            trainCount = total - valCount
+            summary.rows = ["train": trainCount, "val": valCount]
+            permutation = RowPermutation(count: total, seed: options.seed)
+            sink = try ExportSink(format: options.format, directory: directory, trainRows: trainCount, valRows: valCount,
+                                  maxLength: options.maxLength, padId: vocabulary.padId)
+        }) { row in
+            builder.build(text: row.text, codes: row.codes)
+            var ids = builder.ids
+            if ids.count > options.maxLength {
+                ids.removeLast(ids.count - options.maxLength)
+                summary.truncatedRows += 1
+            }
+            summary.textTokens += builder.textTokens
+            summary.speechTokens += row.codes.count
+            summary.tokens += ids.count
+            let position = permutation(index)
+            index += 1
+            let split: ExportSink.Split = position < trainCount ? .train(position) : .val(position - trainCount)
+            try sink!.write(id: row.id, ids: ids, textTokens: builder.textTokens, speechTokens: row.codes.count,
+                            truncated: builder.ids.count > ids.count, to: split)
+        }
+        summary.files = try sink!.finish()
+        let slots = (summary.rows["train"]! + summary.rows["val"]!) * options.maxLength
+        if options.format == .llasa && slots > 0 { summary.paddingFraction = Double(slots - summary.tokens) / Double(slots) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(summary).write(to: URL(fileURLWithPath: directory).appendingPathComponent("export_info.json"))
+        summary.files.append("export_info.json")
+        return summary
+    }
+}
+
+/// The files of one export format, train and val.
+final class ExportSink {
+    enum Split { case train(Int), val(Int) }
+
+    private let format: ExportFormat
+    private let directory: String
+    private let maxLength: Int
+    private let padId: Int32
+    private var rowFiles: [ExportFile] = []
+    private var shapes: [(name: String, rows: Int)] = []
+    private var jsonl: [ExportFile] = []
+    private var megatron: [IndexedDatasetWriter] = []
+    private var row: [Int32]
+    private var names: [String] = []
+
+    init(format: ExportFormat, directory: String, trainRows: Int, valRows: Int, maxLength: Int, padId: Int32) throws {
+        self.format = format
+        self.directory = directory
+        self.maxLength = maxLength
+        self.padId = padId
+        row = [Int32](repeating: padId, count: maxLength)
+        for (split, rows) in [("train", trainRows), ("val", valRows)] {
+            let prefix = (directory as NSString).appendingPathComponent(split)
+            switch format {
+            case .llasa:
+                let file = try ExportFile(prefix + "_input_ids.memmap")
+                try file.resize(to: rows * maxLength * 4)
+                rowFiles.append(file)
+                shapes.append((prefix + "_input_ids_shape.npy", rows))
+                names += [split + "_input_ids.memmap", split + "_input_ids_shape.npy"]
+            case .jsonl:
+                jsonl.append(try ExportFile(prefix + ".jsonl"))
+                names.append(split + ".jsonl")
+            case .megatron:
+                megatron.append(try IndexedDatasetWriter(prefix: prefix))
+                names += [split + ".bin", split + ".idx"]
+            }
+        }
+    }
+
+    func write(id: String, ids: [Int32], textTokens: Int, speechTokens: Int, truncated: Bool, to split: Split) throws {
+        let (file, position): (Int, Int) = switch split {
+        case let .train(p): (0, p)
+        case let .val(p): (1, p)
+        }
+        switch format {
+        case .llasa:
+            for i in 0..<maxLength { row[i] = i < ids.count ? ids[i] : padId }
+            try row.withUnsafeBufferPointer { try rowFiles[file].write($0, at: position * maxLength * 4) }
+        case .jsonl:
+            var line = "{\"id\":\(CodesJSON.quoted(id)),\"input_ids\":[" + ids.map(String.init).joined(separator: ",")
+            line += "],\"text_tokens\":\(textTokens),\"speech_tokens\":\(speechTokens),\"truncated\":\(truncated)}\n"
+            try jsonl[file].append(line)
+        case .megatron:
+            try megatron[file].add(ids)
+        }
+    }
+
+    /// Completes every file; returns their names.
+    func finish() throws -> [String] {
+        for file in rowFiles { try file.finish() }
+        for (path, rows) in shapes {
+            let shape = try ExportFile(path)
+            try shape.append(NpyFile.int64Vector([Int64(rows), Int64(maxLength)]))
+            try shape.finish()
+        }
+        for file in jsonl { try file.finish() }
+        for writer in megatron { try writer.finish() }
+        return names
+    }
+}

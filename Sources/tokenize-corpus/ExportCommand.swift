@@ -43,6 +43,9 @@ struct ExportCommand: ParsableCommand {
         print("rows        train \(summary.rows["train", default: 0]), val \(summary.rows["val", default: 0])")
         print("tokens      \(summary.tokens) written (text \(summary.textTokens), speech \(summary.speechTokens) before cuts)")
         print("truncated   \(summary.truncatedRows) rows longer than \(maxLength)")
+        if summary.rowsWithoutSpeech > 0 {
+            print("warning     \(summary.rowsWithoutSpeech) rows hold no speech (transcript alone reaches --max-length); LLaSA_training cannot use them")
+        }
         if format == .llasa { print("padding     \(String(format: "%.1f", summary.paddingFraction * 100))% of ids") }
         let tasks = LlasaVocabulary.taskTokens.map { "\($0)=\(v.taskTokenIds[$0]!)" }.joined(separator: " ")
         print("task ids    \(tasks)")

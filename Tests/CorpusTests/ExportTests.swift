@@ -159,6 +159,8 @@ final class ExportTests: XCTestCase {
             memmaps.append(try Data(contentsOf: out.appendingPathComponent("train_input_ids.memmap")))
         }
         XCTAssertEqual(memmaps[0].count, 14 * 64 * 4)
+        let written = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("a").path).sorted()
+        XCTAssertEqual(written, ["export_info.json", "train_input_ids.memmap", "train_input_ids_shape.npy"], "no val files for --val-size 0")
         XCTAssertEqual(memmaps[0], memmaps[1])
         XCTAssertNotEqual(memmaps[0], memmaps[2])
     }
@@ -175,6 +177,6 @@ final class ExportTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("no such tokenizer"), result.stderr)
         result = try TestEnv.run(["export", "--store", store, "--tokenizer", gpt2, "--pad-id", "0", "--format", "jsonl", "--val-size", "99",
                                   "--out", directory.appendingPathComponent("o").path])
-        XCTAssertTrue(result.stderr.contains("--val-size 99 is outside 0...14"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("--val-size 99 is outside 0...13"), result.stderr)
     }
 }

@@ -68,6 +68,9 @@ public struct ExportSummary: Codable, Sendable {
     /// Ids written, padding excluded, after truncation.
     public var tokens = 0
     public var truncatedRows = 0
+    /// Rows whose transcript alone fills --max-length, so that <|SPEECH_GENERATION_START|> is cut off: LLaSA_training's
+    /// TTSDataset fails on such a row.
+    public var rowsWithoutSpeech = 0
     /// Pad ids over all ids written (llasa only; the other formats are unpadded).
     public var paddingFraction = 0.0
     public var vocabulary: LlasaVocabulary
@@ -76,7 +79,7 @@ public struct ExportSummary: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case format, store, model, tokenizer, seed, rows, tokens, files, vocabulary
         case maxLength = "max_length", textTokens = "text_tokens", speechTokens = "speech_tokens"
-        case truncatedRows = "truncated_rows", paddingFraction = "padding_fraction"
+        case truncatedRows = "truncated_rows", paddingFraction = "padding_fraction", rowsWithoutSpeech = "rows_without_speech"
     }
 }
 
@@ -102,7 +105,9 @@ public struct Exporter {
         try store.forEachDone(counted: { total in
             guard total > 0 else { throw TokenizerError("\(store.path): no encoded utterances to export") }
             let valCount = options.valSize ?? defaultValSize(rows: total)
-            guard valCount >= 0 && valCount <= total else { throw TokenizerError("--val-size \(valCount) is outside 0...\(total) (the store's done utterances)") }
+            guard valCount >= 0 && valCount < total else {
+                throw TokenizerError("--val-size \(valCount) is outside 0...\(total - 1): the store has \(total) encoded utterances and train needs one")
+            }
             trainCount = total - valCount
             summary.rows = ["train": trainCount, "val": valCount]
             permutation = RowPermutation(count: total, seed: options.seed)
@@ -114,6 +119,7 @@ public struct Exporter {
             if ids.count > options.maxLength {
                 ids.removeLast(ids.count - options.maxLength)
                 summary.truncatedRows += 1
+                if builder.textTokens + 2 >= options.maxLength { summary.rowsWithoutSpeech += 1 }
             }
             summary.textTokens += builder.textTokens
             summary.speechTokens += row.codes.count
@@ -135,42 +141,55 @@ public struct Exporter {
     }
 }
 
-/// The files of one export format, train and val.
+/// The files of one export format: train and val, none for a split without rows (LLaSA_training's trainer
+/// evaluates only when val_input_ids.memmap exists, and numpy cannot map an empty file).
 final class ExportSink {
     enum Split { case train(Int), val(Int) }
 
+    private static let splitNames = ["train", "val"]
     private let format: ExportFormat
-    private let directory: String
     private let maxLength: Int
     private let padId: Int32
-    private var rowFiles: [ExportFile] = []
-    private var shapes: [(name: String, rows: Int)] = []
-    private var jsonl: [ExportFile] = []
-    private var megatron: [IndexedDatasetWriter] = []
+    private var rowFiles: [Int: ExportFile] = [:]
+    private var shapes: [(path: String, rows: Int)] = []
+    private var jsonl: [Int: ExportFile] = [:]
+    private var megatron: [Int: IndexedDatasetWriter] = [:]
     private var row: [Int32]
     private var names: [String] = []
 
+    static func fileNames(_ format: ExportFormat, split: String) -> [String] {
+        switch format {
+        case .llasa: return [split + "_input_ids.memmap", split + "_input_ids_shape.npy"]
+        case .jsonl: return [split + ".jsonl"]
+        case .megatron: return [split + ".bin", split + ".idx"]
+        }
+    }
+
     init(format: ExportFormat, directory: String, trainRows: Int, valRows: Int, maxLength: Int, padId: Int32) throws {
         self.format = format
-        self.directory = directory
         self.maxLength = maxLength
         self.padId = padId
         row = [Int32](repeating: padId, count: maxLength)
-        for (split, rows) in [("train", trainRows), ("val", valRows)] {
+        // An earlier export into the same folder must not leave a split behind that this one does not write.
+        for other in ExportFormat.allCases {
+            for name in Self.splitNames.flatMap({ Self.fileNames(other, split: $0) }) + ["export_info.json"] {
+                try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
+            }
+        }
+        for (index, rows) in [trainRows, valRows].enumerated() where rows > 0 {
+            let split = Self.splitNames[index]
             let prefix = (directory as NSString).appendingPathComponent(split)
+            names += Self.fileNames(format, split: split)
             switch format {
             case .llasa:
                 let file = try ExportFile(prefix + "_input_ids.memmap")
                 try file.resize(to: rows * maxLength * 4)
-                rowFiles.append(file)
+                rowFiles[index] = file
                 shapes.append((prefix + "_input_ids_shape.npy", rows))
-                names += [split + "_input_ids.memmap", split + "_input_ids_shape.npy"]
             case .jsonl:
-                jsonl.append(try ExportFile(prefix + ".jsonl"))
-                names.append(split + ".jsonl")
+                jsonl[index] = try ExportFile(prefix + ".jsonl")
             case .megatron:
-                megatron.append(try IndexedDatasetWriter(prefix: prefix))
-                names += [split + ".bin", split + ".idx"]
+                megatron[index] = try IndexedDatasetWriter(prefix: prefix)
             }
         }
     }
@@ -183,26 +202,26 @@ final class ExportSink {
         switch format {
         case .llasa:
             for i in 0..<maxLength { row[i] = i < ids.count ? ids[i] : padId }
-            try row.withUnsafeBufferPointer { try rowFiles[file].write($0, at: position * maxLength * 4) }
+            try row.withUnsafeBufferPointer { try rowFiles[file]!.write($0, at: position * maxLength * 4) }
         case .jsonl:
             var line = "{\"id\":\(CodesJSON.quoted(id)),\"input_ids\":[" + ids.map(String.init).joined(separator: ",")
             line += "],\"text_tokens\":\(textTokens),\"speech_tokens\":\(speechTokens),\"truncated\":\(truncated)}\n"
-            try jsonl[file].append(line)
+            try jsonl[file]!.append(line)
         case .megatron:
-            try megatron[file].add(ids)
+            try megatron[file]!.add(ids)
         }
     }
 
     /// Completes every file; returns their names.
     func finish() throws -> [String] {
-        for file in rowFiles { try file.finish() }
+        for index in rowFiles.keys.sorted() { try rowFiles[index]!.finish() }
         for (path, rows) in shapes {
             let shape = try ExportFile(path)
             try shape.append(NpyFile.int64Vector([Int64(rows), Int64(maxLength)]))
             try shape.finish()
         }
-        for file in jsonl { try file.finish() }
-        for writer in megatron { try writer.finish() }
+        for index in jsonl.keys.sorted() { try jsonl[index]!.finish() }
+        for index in megatron.keys.sorted() { try megatron[index]!.finish() }
         return names
     }
 }

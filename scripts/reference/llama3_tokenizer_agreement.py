@@ -21,18 +21,25 @@ from tokenizers import Tokenizer
 from transformers.convert_slow_tokenizer import TikTokenConverter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_tokenizer_fixtures import LLAMA3_SPECIALS, stress_texts  # noqa: E402
+from make_tokenizer_fixtures import LLAMA3_SPECIALS, TASK_TOKENS, stress_texts  # noqa: E402
 
 
 def build(out: Path):
-    """out/tiktoken/tokenizer.model and out/json/{tokenizer.json, tokenizer_config.json}."""
+    """out/tiktoken/tokenizer.model, out/json/{tokenizer.json, tokenizer_config.json} and out/llasa: the json one with
+    the task tokens and <|s_0|>..<|s_65535|> added as LLaSA_training's train_tts.py adds them."""
     source = Path(llama_models.__file__).parent / "llama3" / "tokenizer.model"
     (out / "tiktoken").mkdir(parents=True, exist_ok=True)
     (out / "json").mkdir(parents=True, exist_ok=True)
     shutil.copy(source, out / "tiktoken" / "tokenizer.model")
     converted = TikTokenConverter(vocab_file=str(source), extra_special_tokens=LLAMA3_SPECIALS).converted()
     converted.save(str(out / "json" / "tokenizer.json"))
-    (out / "json" / "tokenizer_config.json").write_text(json.dumps({"eos_token": "<|eot_id|>"}) + "\n")
+    config = json.dumps({"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "<|eot_id|>", "bos_token": "<|begin_of_text|>"})
+    (out / "json" / "tokenizer_config.json").write_text(config + "\n")
+    llasa = Tokenizer.from_file(str(out / "json" / "tokenizer.json"))
+    llasa.add_tokens(TASK_TOKENS + [f"<|s_{i}|>" for i in range(65536)])
+    (out / "llasa").mkdir(exist_ok=True)
+    llasa.save(str(out / "llasa" / "tokenizer.json"))
+    (out / "llasa" / "tokenizer_config.json").write_text(config + "\n")
     return converted
 
 

@@ -179,4 +179,29 @@ final class ExportTests: XCTestCase {
                                   "--out", directory.appendingPathComponent("o").path])
         XCTAssertTrue(result.stderr.contains("--val-size 99 is outside 0...13"), result.stderr)
     }
+
+    /// A --max-length the transcript alone fills leaves rows LLaSA_training cannot use: counted and warned about.
+    func testRowsWithoutSpeechAreReported() throws {
+        let directory = TestEnv.temporaryDirectory("export-short")
+        let store = try Self.makeStore(in: directory)
+        let out = directory.appendingPathComponent("out")
+        let result = try TestEnv.run(["export", "--store", store, "--tokenizer", TokenizerTests.fixtures.appendingPathComponent("small-llama3").path,
+                                      "--format", "jsonl", "--out", out.path, "--max-length", "8"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let info = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("export_info.json"))) as! [String: Any]
+        var expectedWithoutSpeech = 0
+        var lines: [[String: Any]] = []
+        for split in ["train", "val"] {
+            lines += TestEnv.jsonLines(try String(contentsOf: out.appendingPathComponent("\(split).jsonl"), encoding: .utf8))
+        }
+        for line in lines {
+            let ids = line["input_ids"] as! [Int]
+            XCTAssertLessThanOrEqual(ids.count, 8)
+            if !ids.contains(1760) { expectedWithoutSpeech += 1 }  // <|SPEECH_GENERATION_START|>
+        }
+        XCTAssertEqual(lines.count, 14)
+        XCTAssertGreaterThan(expectedWithoutSpeech, 0)
+        XCTAssertEqual(info["rows_without_speech"] as? Int, expectedWithoutSpeech)
+        XCTAssertTrue(result.stdout.contains("warning     \(expectedWithoutSpeech) rows hold no speech"), result.stdout)
+    }
 }

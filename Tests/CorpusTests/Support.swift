@@ -27,8 +27,13 @@ enum TestEnv {
 
     /// Runs the CLI to completion.
     @discardableResult
-    static func run(_ arguments: [String]) throws -> Result {
-        let process = try start(arguments)
+    static func run(_ arguments: [String], stdin: String? = nil) throws -> Result {
+        let input = Pipe()
+        let process = try start(arguments, stdin: stdin == nil ? nil : input)
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
         let out = process.standardOutput as! Pipe, err = process.standardError as! Pipe
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
@@ -37,8 +42,9 @@ enum TestEnv {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
-    static func start(_ arguments: [String], quiet: Bool = false) throws -> Process {
+    static func start(_ arguments: [String], quiet: Bool = false, stdin: Pipe? = nil) throws -> Process {
         let process = Process()
+        if let stdin { process.standardInput = stdin }
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         if quiet {

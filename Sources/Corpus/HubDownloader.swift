@@ -13,12 +13,12 @@ public enum HubError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .offline(id, cache):
-            return "model \(id) is not in the Hugging Face cache (\(cache)) and HF_HUB_OFFLINE=1 forbids downloading it; pass --model /path/to/folder or fetch it elsewhere with `huggingface-cli download \(id)`"
+            return "model \(id) is not in the Hugging Face cache (\(cache)) and HF_HUB_OFFLINE=1 forbids downloading it; pass a local folder or fetch it elsewhere with `huggingface-cli download \(id)`"
         case let .http(id, status, url):
             let hint = status == 401 || status == 403 ? " (set HF_TOKEN for a gated or private model)" : status == 404 ? " (no such model or file)" : ""
             return "model \(id): HTTP \(status) from \(url)\(hint)"
         case let .network(id, why):
-            return "model \(id) is not in the Hugging Face cache and could not be downloaded: \(why); pass --model /path/to/folder, or run `huggingface-cli download \(id)` where the Hub is reachable"
+            return "model \(id) is not in the Hugging Face cache and could not be downloaded: \(why); pass a local folder, or run `huggingface-cli download \(id)` where the Hub is reachable"
         case let .noWeights(id): return "model \(id): the repository has no model.safetensors or model.safetensors.index.json"
         case let .badResponse(id, why): return "model \(id): unexpected answer from the Hub: \(why)"
         }
@@ -48,22 +48,39 @@ public final class HubDownloader: NSObject, @unchecked Sendable {
 
     var repoFolder: URL { cache.appendingPathComponent("models--" + id.replacingOccurrences(of: "/", with: "--")) }
 
-    /// The snapshot folder with config, preprocessor config and weights.
-    public func download() throws -> URL {
-        let info = try json(url: "\(endpoint)/api/models/\(id)/revision/main")
-        guard let sha = info["sha"] as? String, let siblings = info["siblings"] as? [[String: Any]] else {
-            throw HubError.badResponse(id, "no sha or siblings in the model info")
-        }
-        let files = Set(siblings.compactMap { $0["rfilename"] as? String })
+    /// The files of an X-Codec2 model: config, preprocessor config and weights (one file or shards).
+    public static func modelFiles(id: String, available: Set<String>) throws -> [String] {
         var wanted = ["config.json"]
-        if files.contains("preprocessor_config.json") { wanted.append("preprocessor_config.json") }
-        if files.contains("model.safetensors") {
+        if available.contains("preprocessor_config.json") { wanted.append("preprocessor_config.json") }
+        if available.contains("model.safetensors") {
             wanted.append("model.safetensors")
-        } else if files.contains("model.safetensors.index.json") {
+        } else if available.contains("model.safetensors.index.json") {
             wanted.append("model.safetensors.index.json")
         } else {
             throw HubError.noWeights(id)
         }
+        return wanted
+    }
+
+    /// The files of a text tokenizer: tokenizer.json, else a tiktoken tokenizer.model (Meta's repos keep it in
+    /// original/), and tokenizer_config.json for the EOS token.
+    public static func tokenizerFiles(id: String, available: Set<String>) throws -> [String] {
+        guard let main = ["tokenizer.json", "tokenizer.model", "original/tokenizer.model"].first(where: available.contains) else {
+            throw HubError.badResponse(id, "no tokenizer.json or tokenizer.model in the repository")
+        }
+        return [main] + (available.contains("tokenizer_config.json") ? ["tokenizer_config.json"] : [])
+    }
+
+    /// The snapshot folder with the model's files.
+    public func download() throws -> URL { try download(select: Self.modelFiles) }
+
+    /// The snapshot folder with the files `select` picks from the repository's list.
+    public func download(select: (String, Set<String>) throws -> [String]) throws -> URL {
+        let info = try json(url: "\(endpoint)/api/models/\(id)/revision/main")
+        guard let sha = info["sha"] as? String, let siblings = info["siblings"] as? [[String: Any]] else {
+            throw HubError.badResponse(id, "no sha or siblings in the model info")
+        }
+        let wanted = try select(id, Set(siblings.compactMap { $0["rfilename"] as? String }))
         let snapshot = repoFolder.appendingPathComponent("snapshots/\(sha)")
         let fm = FileManager.default
         try fm.createDirectory(at: repoFolder.appendingPathComponent("blobs"), withIntermediateDirectories: true)

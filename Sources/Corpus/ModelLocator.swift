@@ -1,11 +1,11 @@
 import Foundation
 
 public enum ModelLocatorError: Error, CustomStringConvertible {
-    case notFound(String, cache: String)
+    case notFound(String, cache: String, option: String)
     public var description: String {
         switch self {
-        case let .notFound(id, cache):
-            return "model \(id) is neither a folder nor in the Hugging Face cache (\(cache)); pass --model /path/to/folder or fetch it with `huggingface-cli download \(id)`"
+        case let .notFound(id, cache, option):
+            return "\(option) \(id) is neither a folder nor in the Hugging Face cache (\(cache)); pass --\(option) /path/to/folder or fetch it with `huggingface-cli download \(id)`"
         }
     }
 }
@@ -27,17 +27,17 @@ public enum ModelLocator {
     }
 
     /// The snapshot folder of `id` in `cache` (`models--ORG--NAME/snapshots/REV`): the revision `refs/main`
-    /// names, else the most recently modified snapshot that has a config.json.
-    public static func cachedSnapshot(_ id: String, cache: URL) -> URL? {
+    /// names, else the most recently modified snapshot that has one of the `marker` files.
+    public static func cachedSnapshot(_ id: String, cache: URL, marker: [String] = ["config.json"]) -> URL? {
         let repo = cache.appendingPathComponent("models--" + id.replacingOccurrences(of: "/", with: "--"))
         let snapshots = repo.appendingPathComponent("snapshots")
         let fm = FileManager.default
         if let ref = try? String(contentsOf: repo.appendingPathComponent("refs/main"), encoding: .utf8) {
             let snapshot = snapshots.appendingPathComponent(ref.trimmingCharacters(in: .whitespacesAndNewlines))
-            if fm.fileExists(atPath: snapshot.appendingPathComponent("config.json").path) { return snapshot }
+            if marker.contains(where: { fm.fileExists(atPath: snapshot.appendingPathComponent($0).path) }) { return snapshot }
         }
         guard let revisions = try? fm.contentsOfDirectory(at: snapshots, includingPropertiesForKeys: [.contentModificationDateKey]) else { return nil }
-        let candidates = revisions.filter { fm.fileExists(atPath: $0.appendingPathComponent("config.json").path) }
+        let candidates = revisions.filter { revision in marker.contains { fm.fileExists(atPath: revision.appendingPathComponent($0).path) } }
         return candidates.max { a, b in
             let da = (try? a.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
             let db = (try? b.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
@@ -49,16 +49,34 @@ public enum ModelLocator {
     /// the Hub id fetched into the cache unless `HF_HUB_OFFLINE=1`.
     public static func resolve(_ model: String, download: Bool = false, environment: [String: String] = ProcessInfo.processInfo.environment,
                                log: @escaping (String) -> Void = { _ in }) throws -> URL {
+        try resolve(model, option: "model", marker: ["config.json"], select: HubDownloader.modelFiles, download: download,
+                    environment: environment, log: log)
+    }
+
+    static let tokenizerMarkers = ["tokenizer.json", "tokenizer.model", "original/tokenizer.model"]
+
+    /// A path for `--tokenizer`: a file or folder as given, else a Hub id (e.g. meta-llama/Llama-3.2-1B-Instruct,
+    /// HKUSTAudio/Llasa-1B) from the cache or, with `download`, fetched: tokenizer files only.
+    public static func resolveTokenizer(_ tokenizer: String, download: Bool = true, environment: [String: String] = ProcessInfo.processInfo.environment,
+                                        log: @escaping (String) -> Void = { _ in }) throws -> String {
+        if FileManager.default.fileExists(atPath: tokenizer) || !isHubID(tokenizer) { return tokenizer }
+        let folder = try resolve(tokenizer, option: "tokenizer", marker: tokenizerMarkers, select: HubDownloader.tokenizerFiles,
+                                 download: download, environment: environment, log: log)
+        return folder.path
+    }
+
+    static func resolve(_ value: String, option: String, marker: [String], select: (String, Set<String>) throws -> [String],
+                        download: Bool, environment: [String: String], log: @escaping (String) -> Void) throws -> URL {
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue {
-            return URL(fileURLWithPath: model)
+        if FileManager.default.fileExists(atPath: value, isDirectory: &isDirectory), isDirectory.boolValue {
+            return URL(fileURLWithPath: value)
         }
         let cache = hubCache(environment: environment)
-        if isHubID(model), let snapshot = cachedSnapshot(model, cache: cache) { return snapshot }
-        guard download, isHubID(model) else { throw ModelLocatorError.notFound(model, cache: cache.path) }
+        if isHubID(value), let snapshot = cachedSnapshot(value, cache: cache, marker: marker) { return snapshot }
+        guard download, isHubID(value) else { throw ModelLocatorError.notFound(value, cache: cache.path, option: option) }
         if ["1", "true", "yes", "on"].contains(environment["HF_HUB_OFFLINE"]?.lowercased() ?? "") {
-            throw HubError.offline(model, cache: cache.path)
+            throw HubError.offline(value, cache: cache.path)
         }
-        return try HubDownloader(id: model, environment: environment, log: log).download()
+        return try HubDownloader(id: value, environment: environment, log: log).download(select: select)
     }
 }

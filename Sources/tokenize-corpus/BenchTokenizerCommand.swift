@@ -11,7 +11,7 @@ struct BenchTokenizerCommand: ParsableCommand {
             and is not timed. scripts/compare_tokenizer_speed.sh runs Hugging Face tokenizers on the same file.
             """)
 
-    @Option(help: "Tokenizer folder or file.") var tokenizer: String
+    @OptionGroup var tokenizer: TokenizerOption
     @Option(help: "UTF-8 text; every line is one text.") var text: String
     @Option(help: "Timed runs after one warm-up.") var runs = 5
     @Flag(help: "Print one JSON object.") var json = false
@@ -31,7 +31,7 @@ struct BenchTokenizerCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: text) else { throw ValidationError("\(text): cannot read") }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let loadStart = DispatchTime.now()
-        let tokenizer = try TextTokenizer.load(self.tokenizer)
+        let tokenizer = try self.tokenizer.load()
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart.uptimeNanoseconds) / 1e9
         var ids: [Int32] = [], tokens = 0, times: [Double] = []
         for run in 0...runs {

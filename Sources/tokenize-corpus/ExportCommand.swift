@@ -20,7 +20,7 @@ struct ExportCommand: ParsableCommand {
             """)
 
     @Option(help: "The store.") var store: String
-    @Option(help: "Tokenizer folder or file (tokenizer.json or tiktoken tokenizer.model).") var tokenizer: String
+    @OptionGroup var tokenizer: TokenizerOption
     @Option(help: "llasa, jsonl or megatron.") var format: ExportFormat
     @Option(help: "Output folder.") var out: String
     @Option(help: "Sequence length: longer sequences are cut, llasa rows padded to it.") var maxLength = 2048
@@ -29,7 +29,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Pad id (default: the tokenizer's EOS).") var padId: Int32?
 
     func run() throws {
-        let text = try TextTokenizer.load(tokenizer)
+        let text = try tokenizer.load()
         var options = ExportOptions(format: format)
         options.maxLength = maxLength
         options.valSize = valSize

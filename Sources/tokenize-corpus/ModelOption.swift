@@ -18,3 +18,16 @@ struct CommandFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+/// `--tokenizer`: a folder or file, or a Hub id fetched (tokenizer files only) into the Hugging Face cache.
+struct TokenizerOption: ParsableArguments {
+    @Option(name: .long, help: """
+        tokenizer.json or tiktoken tokenizer.model, a folder holding one (and maybe tokenizer_config.json for the EOS), \
+        or a Hub id such as meta-llama/Llama-3.2-1B-Instruct or HKUSTAudio/Llasa-1B (HF_TOKEN for gated ones).
+        """)
+    var tokenizer: String
+
+    func load() throws -> TextTokenizer {
+        try TextTokenizer.load(ModelLocator.resolveTokenizer(tokenizer, log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }))
+    }
+}

@@ -11,14 +11,13 @@ struct TextTokensCommand: ParsableCommand {
             written in the text are recognised, no BOS is prepended. A line ends at \\n or \\r\\n.
             """)
 
-    @Option(help: "A folder with tokenizer.json or tokenizer.model (and maybe tokenizer_config.json), or such a file.")
-    var tokenizer: String
+    @OptionGroup var tokenizer: TokenizerOption
 
     @Flag(help: "Each input line is a JSON string literal (for texts holding newlines).")
     var jsonStrings = false
 
     func run() throws {
-        let tokenizer = try TextTokenizer.load(tokenizer)
+        let tokenizer = try tokenizer.load()
         let out = FileHandle.standardOutput
         var buffer = "", lineNumber = 0, ids: [Int32] = []
         while let line = readLine(strippingNewline: true) {

@@ -14,16 +14,53 @@ final class HubDownloadTests: XCTestCase {
 
     override func setUpWithError() throws {
         dir = TestEnv.temporaryDirectory("hub")
+        (server, port) = try Self.startFakeHub(serving: model, repoID: repoID, log: requestLog)
+    }
+
+    /// fake_hub.py serving the files of `folder` as repository `repoID`; returns the process and its port.
+    static func startFakeHub(serving folder: URL, repoID: String, log: String) throws -> (Process, Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestEnv.repo.appendingPathComponent("Tests/CorpusTests/fake_hub.py").path, model.path, repoID, requestLog]
+        process.arguments = ["python3", TestEnv.repo.appendingPathComponent("Tests/CorpusTests/fake_hub.py").path, folder.path, repoID, log]
         let out = Pipe()
         process.standardOutput = out
         try process.run()
-        server = process
         let line = String(decoding: out.fileHandleForReading.availableDataLine(), as: UTF8.self)
-        port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         XCTAssertGreaterThan(port, 0, "fake hub did not start")
+        return (process, port)
+    }
+
+    /// `--tokenizer ORG/NAME` fetches only the tokenizer files into the same cache layout.
+    func testTokenizerHubIDDownloadsTokenizerFiles() throws {
+        let folder = TokenizerTests.fixtures.appendingPathComponent("small-llama3")
+        let (hub, hubPort) = try Self.startFakeHub(serving: folder, repoID: "test-org/tiny-tokenizer", log: requestLog)
+        defer { hub.terminate(); hub.waitUntilExit() }
+        let cache = dir.appendingPathComponent("tokenizer-cache")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestEnv.binary)
+        process.arguments = ["text-tokens", "--tokenizer", "test-org/tiny-tokenizer"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["HF_ENDPOINT"] = "http://127.0.0.1:\(hubPort)"
+        environment["HF_HUB_CACHE"] = cache.path
+        environment["HF_HUB_OFFLINE"] = nil
+        process.environment = environment
+        let input = Pipe(), out = Pipe()
+        process.standardInput = input
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(Data("hello  world\n".utf8))
+        try input.fileHandleForWriting.close()
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        let expected = try TextTokenizer.load(folder.path).encode("hello  world")
+        XCTAssertEqual(printed, "[" + expected.map(String.init).joined(separator: ",") + "]\n")
+        let snapshots = cache.appendingPathComponent("models--test-org--tiny-tokenizer/snapshots")
+        let revision = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: snapshots.path).first)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: snapshots.appendingPathComponent(revision).path).sorted(),
+                       ["tokenizer.json", "tokenizer_config.json"])
     }
 
     override func tearDown() {
@@ -91,7 +128,7 @@ final class HubDownloadTests: XCTestCase {
         XCTAssertNotEqual(status, 0)
         let lines = stderr.split(separator: "\n").filter { $0.contains("Error") }
         XCTAssertEqual(lines.count, 1, stderr)
-        XCTAssertTrue(stderr.contains("HF_HUB_OFFLINE=1") && stderr.contains("--model /path/to/folder"), stderr)
+        XCTAssertTrue(stderr.contains("HF_HUB_OFFLINE=1") && stderr.contains("pass a local folder"), stderr)
     }
 
     func sha256(_ path: String) throws -> String {

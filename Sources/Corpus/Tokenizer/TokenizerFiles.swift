@@ -113,7 +113,7 @@ extension TextTokenizer {
         let folder = isDirectory.boolValue ? URL(fileURLWithPath: path) : URL(fileURLWithPath: path).deletingLastPathComponent()
         var file = URL(fileURLWithPath: path)
         if isDirectory.boolValue {
-            let candidates = ["tokenizer.json", "tokenizer.model"].map { folder.appendingPathComponent($0) }
+            let candidates = ["tokenizer.json", "tokenizer.model", "original/tokenizer.model"].map { folder.appendingPathComponent($0) }
             guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
                 throw TokenizerError("\(path): holds neither tokenizer.json nor tokenizer.model")
             }

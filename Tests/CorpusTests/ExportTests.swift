@@ -151,6 +151,11 @@ final class ExportTests: XCTestCase {
         let store = try Self.makeStore(in: directory)
         let tokenizer = TokenizerTests.fixtures.appendingPathComponent("small-llama3").path
         var memmaps: [Data] = []
+        // Leftovers of an earlier, killed export into the same folder are cleared.
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("a"), withIntermediateDirectories: true)
+        for leftover in ["val_input_ids.memmap", "train.bin.partial", "val.lengths.partial"] {
+            XCTAssertTrue(FileManager.default.createFile(atPath: directory.appendingPathComponent("a/" + leftover).path, contents: Data([1])))
+        }
         for (name, seed) in [("a", "5"), ("b", "5"), ("c", "6")] {
             let out = directory.appendingPathComponent(name)
             let result = try TestEnv.run(["export", "--store", store, "--tokenizer", tokenizer, "--format", "llasa", "--out", out.path,

@@ -172,7 +172,8 @@ final class ExportSink {
         row = [Int32](repeating: padId, count: maxLength)
         // An earlier export into the same folder must not leave a split behind that this one does not write.
         for other in ExportFormat.allCases {
-            for name in Self.splitNames.flatMap({ Self.fileNames(other, split: $0) }) + ["export_info.json"] {
+            let names = Self.splitNames.flatMap { Self.fileNames(other, split: $0) + [$0 + ".lengths"] } + ["export_info.json"]
+            for name in names + names.map({ $0 + ".partial" }) {
                 try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
             }
         }

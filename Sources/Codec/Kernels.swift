@@ -14,13 +14,11 @@ public enum Kernels {
     }
 
     /// `nn.Linear` on time-major rows: out[rows, outF] = x[rows, inF] * W[outF, inF]^T + bias.
-    public static func linear(_ x: UnsafePointer<Float>, rows: Int, weight: Weight, bias: Weight?,
-                              out: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+    public static func linear(_ x: UnsafePointer<Float>, rows: Int, weight: Weight, bias: Weight?, out: UnsafeMutablePointer<Float>) {
         let outF = weight.shape[0], inF = weight.shape[1]
-        if let bias, !accumulate { broadcastRows(bias.pointer, rows: rows, cols: outF, into: out) }
+        if let bias { broadcastRows(bias.pointer, rows: rows, cols: outF, into: out) }
         gemm(transB: true, m: rows, n: outF, k: inF, a: x, lda: inF, b: weight.pointer, ldb: inF,
-             beta: (bias != nil || accumulate) ? 1 : 0, c: out, ldc: outF)
-        if let bias, accumulate { addRowBias(out, rows: rows, cols: outF, bias: bias.pointer) }
+             beta: bias != nil ? 1 : 0, c: out, ldc: outF)
     }
 
     /// out[r, c] = v[c] for every row.
@@ -32,10 +30,6 @@ public enum Kernels {
     public static func broadcastColumns(_ v: UnsafePointer<Float>, channels: Int, length: Int, ld: Int,
                                         into out: UnsafeMutablePointer<Float>) {
         for c in 0..<channels { (out + c * ld).update(repeating: v[c], count: length) }
-    }
-
-    static func addRowBias(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafePointer<Float>) {
-        for r in 0..<rows { add(x + r * cols, bias, count: cols) }
     }
 
     /// x += y, elementwise.

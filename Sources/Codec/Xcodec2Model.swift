@@ -13,11 +13,6 @@ public struct EncodeTimings: Sendable, Codable {
         self.quantizer = quantizer
     }
 
-    public static func + (a: Self, b: Self) -> Self {
-        Self(features: a.features + b.features, semanticEncoder: a.semanticEncoder + b.semanticEncoder,
-             acousticEncoder: a.acousticEncoder + b.acousticEncoder, quantizer: a.quantizer + b.quantizer)
-    }
-
     enum CodingKeys: String, CodingKey {
         case features, semanticEncoder = "semantic_encoder", acousticEncoder = "acoustic_encoder", quantizer
     }

@@ -45,6 +45,19 @@ public enum Kernels {
         while i < count { x[i] += y[i]; i += 1 }
     }
 
+    /// x *= factor, elementwise.
+    @inline(__always)
+    public static func scale(_ x: UnsafeMutablePointer<Float>, by factor: Float, count: Int) {
+        let s = SIMD8<Float>(repeating: factor)
+        var i = 0
+        while i + 8 <= count {
+            let a = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(x + i).storeBytes(of: a * s, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { x[i] *= factor; i += 1 }
+    }
+
     /// x = x * scale + y, elementwise (the conformer's half-step residuals).
     @inline(__always)
     public static func scaleAdd(_ x: UnsafeMutablePointer<Float>, scale: Float, _ y: UnsafePointer<Float>, count: Int) {
@@ -93,10 +106,16 @@ public enum Kernels {
 
     /// Numerically stable softmax of one row in place.
     public static func softmaxRow(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        var maxValue = -Float.infinity
-        for i in 0..<count { maxValue = max(maxValue, x[i]) }
-        var sum: Float = 0
         var i = 0
+        var maxima = SIMD8<Float>(repeating: -.infinity)
+        while i + 8 <= count {
+            maxima = pointwiseMax(maxima, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
+            i += 8
+        }
+        var maxValue = maxima.max()
+        while i < count { maxValue = max(maxValue, x[i]); i += 1 }
+        var sum: Float = 0
+        i = 0
         let m = SIMD8<Float>(repeating: maxValue)
         var acc = SIMD8<Float>(repeating: 0)
         while i + 8 <= count {
@@ -108,7 +127,7 @@ public enum Kernels {
         sum = acc.sum()
         while i < count { x[i] = Foundation.exp(x[i] - maxValue); sum += x[i]; i += 1 }
         let inv = 1 / sum
-        for j in 0..<count { x[j] *= inv }
+        scale(x, by: inv, count: count)
     }
 
     /// Transpose [rows, cols] into [cols, rows].

@@ -29,6 +29,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Also time decoding the codes back to audio.")
     var decode = true
 
+    @Flag(help: "Time only the decoder, on seeded random codes (50 per second of --seconds).")
+    var decodeOnly = false
+
     struct Report: Encodable {
         let audioSeconds: Double
         let runs: Int
@@ -56,6 +59,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
+        if decodeOnly { return try benchDecoder() }
         let codec = try Xcodec2Model(directory: ModelLocator.resolve(model.model), parts: decode ? .all : .encoder)
         var audio: [Float]
         if let path = self.audio {
@@ -122,6 +126,25 @@ struct BenchCommand: ParsableCommand {
                      peak, threads, 100 * report.gflopsPerSecond / peak))
         if let decodeSeconds = report.decodeSeconds {
             print(String(format: "decode seconds     %8.3f   median, real-time factor %.3f", decodeSeconds, decodeSeconds / seconds))
+        }
+    }
+
+    private func benchDecoder() throws {
+        let codec = try Xcodec2Model(directory: ModelLocator.resolve(model.model), parts: .decoder)
+        var generator = SplitMix64(seed: 7)
+        let codes = (0..<Int(seconds * 50)).map { _ in Int(generator.next() % 65536) }
+        let workspace = Workspace(threads: threads)
+        var times: [Double] = []
+        for run in 0...runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try codec.decode(codes, workspace: workspace)
+            if run > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+        }
+        let median = times.sorted()[times.count / 2]
+        if json {
+            print("{\"audio_seconds\":\(seconds),\"runs\":\(runs),\"threads\":\(threads),\"decode_seconds\":\(median),\"decode_rtf\":\(median / seconds)}")
+        } else {
+            print(String(format: "decode of %.2f s of random codes: %.3f s median of %d runs, real-time factor %.3f", seconds, median, runs, median / seconds))
         }
     }
 }

@@ -1,5 +1,6 @@
-"""Time the Transformers reference encode (feature extractor + Xcodec2Model.encode, fp32) on the first
-SECONDS of an audio file: one warm-up, then RUNS timed runs; prints one JSON line with the medians.
+"""Time the Transformers reference encode (feature extractor + Xcodec2Model.encode, fp32) and decode
+(Xcodec2Model.decode of those codes) on the first SECONDS of an audio file: one warm-up, then RUNS timed runs;
+prints one JSON line with the medians.
 
     /opt/refvenv/bin/python scripts/reference/bench_reference.py MODEL_DIR AUDIO SECONDS [RUNS] [THREADS]
 """
@@ -23,17 +24,22 @@ def main() -> None:
     audio, rate = sf.read(audio_path, dtype="float32")
     audio = audio[: int(seconds * rate)]
     assert len(audio) == int(seconds * rate), "audio shorter than the requested seconds"
-    times = []
+    times, decode_times = [], []
     for run in range(runs + 1):
         start = time.perf_counter()
         with torch.no_grad():
             inputs = extractor(audio, sampling_rate=rate, return_tensors="pt")
-            model.encode(**inputs)
+            codes = model.encode(**inputs).audio_codes
+        middle = time.perf_counter()
+        with torch.no_grad():
+            model.decode(codes)
         if run > 0:
-            times.append(time.perf_counter() - start)
-    encode = statistics.median(times)
-    print(json.dumps({"audio_seconds": seconds, "runs": runs, "threads": threads,
-                      "encode_seconds": encode, "rtf": encode / seconds, "torch": torch.__version__}))
+            times.append(middle - start)
+            decode_times.append(time.perf_counter() - middle)
+    encode, decode = statistics.median(times), statistics.median(decode_times)
+    print(json.dumps({"audio_seconds": seconds, "runs": runs, "threads": threads, "encode_seconds": encode,
+                      "rtf": encode / seconds, "decode_seconds": decode, "decode_rtf": decode / seconds,
+                      "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

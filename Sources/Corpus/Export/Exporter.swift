@@ -12,14 +12,8 @@ struct RowPermutation {
         var bits = 2
         while (1 << bits) < count { bits += 2 }
         halfBits = bits / 2
-        var state = seed
-        keys = (0..<4).map { _ in
-            state &+= 0x9E37_79B9_7F4A_7C15  // SplitMix64
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator = SplitMix64(seed: seed)
+        keys = (0..<4).map { _ in generator.next() }
     }
 
     func callAsFunction(_ index: Int) -> Int {
@@ -37,6 +31,19 @@ struct RowPermutation {
             (left, right) = (right, left ^ (mixed & mask))
         }
         return left << UInt64(halfBits) | right
+    }
+}
+
+/// SplitMix64, a small seeded generator: the same numbers for the same seed on every platform.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
 

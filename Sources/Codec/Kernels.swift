@@ -109,7 +109,8 @@ public enum Kernels {
         var i = 0
         var maxima = SIMD8<Float>(repeating: -.infinity)
         while i + 8 <= count {
-            maxima = pointwiseMax(maxima, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            maxima.replace(with: v, where: v .> maxima)  // the stdlib's pointwiseMax is not specialised here
             i += 8
         }
         var maxValue = maxima.max()

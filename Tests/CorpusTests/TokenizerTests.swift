@@ -46,6 +46,7 @@ final class TokenizerTests: XCTestCase {
     func testTiktokenFileMatchesConvertedTokenizer() throws { try checkStressSet("small-llama3-tiktoken") }
     func testLlasaTokenizerWithStringMergesMatches() throws { try checkStressSet("small-llasa") }
     func testGPT2LayoutMatchesTokenizers() throws { try checkStressSet("small-gpt2") }
+    func testRemovedAndInvertedSplitsMatchTokenizers() throws { try checkStressSet("small-split-removed") }
 
     /// `text-tokens` over the whole stress set as JSON string lines, and over raw lines.
     func testTextTokensCommand() throws {

@@ -14,6 +14,7 @@ Tokenizers written:
   small-llasa/           small-llama3 plus the 8 task tokens and <|s_0|>..<|s_65535|> (as Llasa's tokenizer has
                          them), merges as "a b" strings; tokenizer.json gzipped (9 MB plain).
   small-gpt2/            GPT-2 layout: ByteLevel(add_prefix_space=True, use_regex=True), merges applied in full.
+  small-split-removed/   small-llama3's model behind Split(" ", removed) and an inverted, removed Split.
 """
 import argparse
 import base64
@@ -202,6 +203,18 @@ def main():
     llama3.save(str(folder / "tokenizer.json"))
     write_config(folder, "<|eot_id|>")
     expected["small-llama3"] = [llama3.encode(t, add_special_tokens=False).ids for t in texts]
+
+    # The same model behind Split pre-tokenizers the Llama 3 layout lacks: a literal pattern removed, and an
+    # inverted pattern whose gaps are removed (the generic Regex path of the Swift tokenizer).
+    split = Tokenizer.from_file(str(out / "small-llama3" / "tokenizer.json"))
+    split.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(" ", behavior="removed"),
+        pre_tokenizers.Split(Regex(r"\p{L}+|\p{N}+|[^\p{L}\p{N}\s]+"), behavior="removed", invert=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    folder = out / "small-split-removed"
+    folder.mkdir()
+    split.save(str(folder / "tokenizer.json"))
+    expected["small-split-removed"] = [split.encode(t, add_special_tokens=False).ids for t in texts]
 
     folder = out / "small-llama3-tiktoken"
     folder.mkdir()

@@ -51,21 +51,23 @@ struct PreTokenizer {
         }
     }
 
-    /// `tokenizers`' split: matches (or, inverted, the text between them) and the gaps, as byte ranges.
+    /// `tokenizers`' split as byte ranges. The matches are the delimiters (with `invert`, the text between them
+    /// is): `Isolated` keeps delimiters as pieces of their own, `Removed` drops them.
     private static func regexPieces(_ text: UnsafeBufferPointer<UInt8>, _ regex: Regex<AnyRegexOutput>,
                                     isolated: Bool, invert: Bool) -> [Range<Int>] {
         let string = String(decoding: text, as: UTF8.self)
         let utf8 = string.utf8
+        let keepMatches = isolated || invert, keepGaps = isolated || !invert
         var pieces: [Range<Int>] = [], last = 0
         for match in string.matches(of: regex) {
             let start = utf8.distance(from: utf8.startIndex, to: match.range.lowerBound)
             let end = utf8.distance(from: utf8.startIndex, to: match.range.upperBound)
             guard end > start else { continue }
-            if start > last && (isolated || invert) { pieces.append(last..<start) }
-            if !invert || isolated { pieces.append(start..<end) }
+            if start > last && keepGaps { pieces.append(last..<start) }
+            if keepMatches { pieces.append(start..<end) }
             last = end
         }
-        if last < text.count && (isolated || invert) { pieces.append(last..<text.count) }
+        if last < text.count && keepGaps { pieces.append(last..<text.count) }
         return pieces
     }
 }

@@ -148,11 +148,9 @@ extension TextTokenizer {
 
         var vocabulary = ByteStringTable(capacity: model.vocab.count)
         var byteTokens = [Int32](repeating: -1, count: 256)
-        var bytesOfId: [Int32: [UInt8]] = [:]
         for (token, id) in model.vocab {
             guard let bytes = ByteLevelAlphabet.bytes(of: token) else { continue }
             vocabulary.set(bytes, id)
-            bytesOfId[id] = bytes
             if bytes.count == 1 { byteTokens[Int(bytes[0])] = id }
         }
         var merges = PairTable(capacity: model.merges.count)

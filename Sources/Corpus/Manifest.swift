@@ -65,12 +65,17 @@ public enum Manifest {
 
     /// Entries and problems of one manifest.
     public static func read(_ path: String, format: ManifestFormat? = nil) throws -> (entries: [ManifestEntry], problems: [ManifestProblem]) {
+        let (entries, problems): ([ManifestEntry], [ManifestProblem])
         switch try format ?? detect(path) {
-        case .librispeech: return try readLibriSpeech(path)
-        case .tsv: return try readTSV(path)
-        case .jsonl: return try readJSONL(path)
-        case .ljspeech: return try readLJSpeech(path)
+        case .librispeech: (entries, problems) = try readLibriSpeech(path)
+        case .tsv: (entries, problems) = try readTSV(path)
+        case .jsonl: (entries, problems) = try readJSONL(path)
+        case .ljspeech: (entries, problems) = try readLJSpeech(path)
         }
+        // SQLite's C-string binding would cut such a field at the NUL, silently; it is corruption anyway.
+        let hasNUL = { (entry: ManifestEntry) in (entry.id + entry.text + entry.audioPath).utf8.contains(0) }
+        return (entries.filter { !hasNUL($0) },
+                problems + entries.filter(hasNUL).map { ManifestProblem(source: $0.source, reason: "contains a NUL character") })
     }
 
     static func lines(_ path: String) throws -> [Substring] {

@@ -256,11 +256,15 @@ public final class Store: @unchecked Sendable {
     public func forEachDone(counted: (Int) throws -> Void = { _ in }, _ body: (DoneRow) throws -> Void) throws {
         try pool.read { db in
             try counted(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM utterances WHERE status = 'done'") ?? 0)
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, transcript, speaker, duration, codes FROM utterances WHERE status = 'done' ORDER BY rowid")
+            // The transcript as bytes: reading TEXT as a C string would cut it at an embedded NUL.
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT id, CAST(transcript AS BLOB) AS transcript, speaker, duration, codes FROM utterances
+                WHERE status = 'done' ORDER BY rowid
+                """)
             while let row = try rows.next() {
-                let blob: Data = row["codes"]
-                try body(DoneRow(id: row["id"], text: row["transcript"], speaker: row["speaker"], duration: row["duration"],
-                                 codes: CodeBlob.decode(blob)))
+                let blob: Data = row["codes"], transcript: Data = row["transcript"] ?? Data()
+                try body(DoneRow(id: row["id"], text: String(decoding: transcript, as: UTF8.self), speaker: row["speaker"],
+                                 duration: row["duration"], codes: CodeBlob.decode(blob)))
             }
         }
     }

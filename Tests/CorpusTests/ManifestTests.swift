@@ -41,10 +41,12 @@ final class ManifestTests: XCTestCase {
         let dir = TestEnv.temporaryDirectory("bad-manifest")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("m.jsonl").path
-        try "{\"audio_filepath\": \"a.wav\", \"text\": \"ok\"}\nnot json\n{\"text\": \"no audio\"}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try ("{\"audio_filepath\": \"a.wav\", \"text\": \"ok\"}\nnot json\n{\"text\": \"no audio\"}\n"
+             + "{\"audio_filepath\": \"b.wav\", \"text\": \"nul\\u0000inside\"}\n").write(toFile: path, atomically: true, encoding: .utf8)
         let (entries, problems) = try Manifest.read(path)
         XCTAssertEqual(entries.map(\.id), ["a"])
-        XCTAssertEqual(problems.map(\.description), ["\(path):2: not a JSON object", "\(path):3: no `audio_filepath` string"])
+        XCTAssertEqual(problems.map(\.description), ["\(path):2: not a JSON object", "\(path):3: no `audio_filepath` string",
+                                                     "\(path):4: contains a NUL character"])
     }
 
     func testShardsPartitionIdsStably() throws {

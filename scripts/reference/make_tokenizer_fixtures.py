@@ -174,7 +174,7 @@ def export_utterances():
     transcripts = ["HE HOPED THERE WOULD BE STEW FOR DINNER", "She said, \"it's 3:30 p.m.\" \u2014 and left.",
                    "na\u00efve caf\u00e9 \u4eca\u5929 \U0001f600", "", "a  b   c", "literal <|eot_id|> inside",
                    "Line one\nLine two", "THE END", "  padded  ", "12345 678", "y'all've", "\u041f\u0440\u0438\u0432\u0435\u0442",
-                   "one more sentence for the validation split", "x"]
+                   "one more sentence for the validation split", "spelled <|TEXT_UNDERSTANDING_END|> inside"]
     lengths = [1, 5, 50, 137, 400, 1000, 1990, 2000, 2025, 2040, 2100, 3000, 80, 7]
     return [{"id": f"utt-{i:02d}", "text": text, "codes": rng.integers(0, 65536, size=n).tolist()}
             for i, (text, n) in enumerate(zip(transcripts, lengths))]

@@ -59,7 +59,10 @@ struct LlasaSequenceBuilder {
     private(set) var ids: [Int32] = []
     private(set) var textTokens = 0
 
+    /// Adds the task tokens the tokenizer lacks to it, as the reference's `add_tokens` does before encoding: a
+    /// transcript that spells one then reads as that token there and here.
     init(tokenizer: TextTokenizer, vocabulary: LlasaVocabulary) {
+        tokenizer.addTokens(LlasaVocabulary.taskTokens.map { ($0, vocabulary.id($0)) })
         self.tokenizer = tokenizer
         self.vocabulary = vocabulary
         textStart = vocabulary.id("<|TEXT_UNDERSTANDING_START|>")

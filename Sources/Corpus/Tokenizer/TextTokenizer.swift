@@ -17,8 +17,8 @@ public final class TextTokenizer {
     /// One more than the largest id, i.e. `len(tokenizer)` of a contiguous vocabulary.
     public let vocabularySize: Int
 
-    private let tokenIds: [String: Int32]
-    private let addedTokens: AddedTokenMatcher
+    private var tokenIds: [String: Int32]
+    private var addedTokens: AddedTokenMatcher
     private var preTokenizer: PreTokenizer
     private let encoder: BytePairEncoder
     private var textBytes: [UInt8] = []
@@ -41,6 +41,17 @@ public final class TextTokenizer {
     public func id(of token: String) -> Int32? { tokenIds[token] }
 
     public var eosId: Int32? { eosToken.flatMap(id(of:)) }
+
+    /// Adds tokens the way `tokenizer.add_tokens` does: recognised in text from now on (as non-special tokens
+    /// that go through normalization). Contents already known keep their ids.
+    public func addTokens(_ tokens: [(content: String, id: Int32)]) {
+        var all = addedTokens.tokens
+        for token in tokens where tokenIds[token.content] == nil {
+            all.append(AddedToken(id: token.id, content: token.content, normalized: true, special: false))
+            tokenIds[token.content] = token.id
+        }
+        addedTokens = AddedTokenMatcher(all)
+    }
 
     public func encode(_ text: String) -> [Int32] {
         var ids: [Int32] = []

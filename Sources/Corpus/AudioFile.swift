@@ -7,6 +7,7 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
     case unreadable(String, String)
     case empty(String)
     case truncated(String, expected: Int, read: Int, unit: String)
+    case unterminatedStream(String)
     case resampleFailed(String, String)
 
     public var description: String {
@@ -15,6 +16,7 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
         case let .unreadable(path, why): return "\(path): not readable as audio: \(why)"
         case let .empty(path): return "\(path): empty: no audio samples"
         case let .truncated(path, expected, read, unit): return "\(path): truncated: the header promises \(expected) \(unit) of audio, the file holds \(read)"
+        case let .unterminatedStream(path): return "\(path): truncated: the Ogg stream has no final page, so its end is missing"
         case let .resampleFailed(path, why): return "\(path): resampling failed: \(why)"
         }
     }
@@ -45,23 +47,30 @@ public enum AudioFile {
         if let (declared, present) = truncatedDataChunk(file) {
             throw AudioError.truncated(path, expected: declared, read: present, unit: "bytes")
         }
-        let channels = Int(info.channels), frames = Int(info.frames), rate = Int(info.samplerate)
+        let channels = Int(info.channels), rate = Int(info.samplerate)
         guard channels > 0, rate > 0 else { throw AudioError.unreadable(path, "no channels or sample rate in the header") }
-        guard frames > 0 else { throw AudioError.empty(path) }
-        var interleaved = [Float](repeating: 0, count: frames * channels)
-        var read = 0
-        interleaved.withUnsafeMutableBufferPointer { buffer in
-            while read < frames {
-                let n = Int(sf_readf_float(file, buffer.baseAddress! + read * channels, sf_count_t(frames - read)))
-                if n <= 0 { break }
-                read += n
-            }
+        // libsndfile says SF_COUNT_MAX when the container does not tell the length: for Ogg, that means the last
+        // page (whose position gives the length) is missing. Other headers may lie too, so the samples are read
+        // in chunks rather than into a buffer sized by the header.
+        let lengthKnown = info.frames < sf_count_t.max
+        if !lengthKnown && Int(info.format) & Int(SF_FORMAT_TYPEMASK) == Int(SF_FORMAT_OGG) { throw AudioError.unterminatedStream(path) }
+        if lengthKnown && info.frames <= 0 { throw AudioError.empty(path) }
+        let chunkFrames = 1 << 16
+        var interleaved: [Float] = []
+        if lengthKnown { interleaved.reserveCapacity(min(Int(info.frames), 1 << 24) * channels) }
+        var chunk = [Float](repeating: 0, count: chunkFrames * channels)
+        while true {
+            let n = chunk.withUnsafeMutableBufferPointer { Int(sf_readf_float(file, $0.baseAddress!, sf_count_t(chunkFrames))) }
+            if n <= 0 { break }
+            interleaved.append(contentsOf: chunk[0..<(n * channels)])
         }
         if sf_error(file) != 0 {
             throw AudioError.unreadable(path, String(cString: sf_strerror(file)))
         }
+        let frames = interleaved.count / channels
+        guard frames > 0 else { throw AudioError.empty(path) }
         // A short read with a claimed frame count means the file ends before its header says it does.
-        if read < frames { throw AudioError.truncated(path, expected: frames, read: read, unit: "frames") }
+        if lengthKnown && frames < Int(info.frames) { throw AudioError.truncated(path, expected: Int(info.frames), read: frames, unit: "frames") }
         var mono: [Float]
         if channels == 1 {
             mono = interleaved

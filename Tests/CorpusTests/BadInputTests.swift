@@ -17,6 +17,9 @@ final class BadInputTests: XCTestCase {
         try AudioWriter.write(SyntheticSpeech.generate(seconds: 3), sampleRate: 16000, to: path("whole.wav"), sample: .pcm16)
         let wav = try Data(contentsOf: URL(fileURLWithPath: path("whole.wav")))
         try wav.prefix(wav.count / 3).write(to: URL(fileURLWithPath: path("truncated.wav")))
+        try AudioWriter.write(SyntheticSpeech.generate(seconds: 3), sampleRate: 16000, to: path("whole.ogg"), container: .ogg)
+        let ogg = try Data(contentsOf: URL(fileURLWithPath: path("whole.ogg")))
+        try ogg.prefix(ogg.count / 2).write(to: URL(fileURLWithPath: path("truncated.ogg")))
         XCTAssertTrue(FileManager.default.createFile(atPath: path("empty.flac"), contents: Data()))
         try "this is not audio\n".write(toFile: path("text.flac"), atomically: true, encoding: .utf8)
         try AudioWriter.write(Array(speech.prefix(80)), sampleRate: 16000, to: path("5ms.wav"))
@@ -29,6 +32,7 @@ final class BadInputTests: XCTestCase {
             empty\tempty.flac\tzero bytes
             truncated\ttruncated.flac\tcut in half
             truncatedwav\ttruncated.wav\tcut to a third
+            truncatedogg\ttruncated.ogg\tcut in half
             text\ttext.flac\tnot audio
             short\t5ms.wav\tfive milliseconds
             long\tlong.wav\ttoo long
@@ -39,11 +43,11 @@ final class BadInputTests: XCTestCase {
         let store = path("bad.db")
         let result = try TestEnv.run(["run", path("bad.tsv"), "--model", TestEnv.tinyModel, "--store", store, "--max-duration", "3"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertTrue(result.stderr.contains("bad.tsv:11"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("bad.tsv:12"), result.stderr)
 
         let status = try Store(path: store, create: false).status()
         XCTAssertEqual(status.done, 2)
-        XCTAssertEqual(status.failed, 7)
+        XCTAssertEqual(status.failed, 8)
         XCTAssertEqual(status.pending, 0)
         let failures = TestEnv.jsonLines(try TestEnv.run(["failures", "--store", store]).stdout)
         var byID: [String: [String: Any]] = [:]
@@ -61,9 +65,10 @@ final class BadInputTests: XCTestCase {
         check("empty", stage: "decode", file: "empty.flac", cause: "empty")
         check("truncated", stage: "decode", file: "truncated.flac", cause: "truncated")
         check("truncatedwav", stage: "decode", file: "truncated.wav", cause: "truncated")
+        check("truncatedogg", stage: "decode", file: "truncated.ogg", cause: "truncated")
         check("text", stage: "decode", file: "text.flac", cause: "not readable as audio")
         check("short", stage: "too_short", file: "5ms.wav", cause: "too short")
         check("long", stage: "too_long", file: "long.wav", cause: "exceeds --max-duration 3")
-        check(path("bad.tsv") + ":11", stage: "manifest", file: "bad.tsv:11", cause: "fields")
+        check(path("bad.tsv") + ":12", stage: "manifest", file: "bad.tsv:12", cause: "fields")
     }
 }

@@ -106,4 +106,13 @@ final class TokenizerTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("holds neither tokenizer.json nor tokenizer.model"))
         }
     }
+
+    /// The hand-written JSON string escaping (JSONL export, dump) writes what JSONEncoder writes.
+    func testQuotedStringsMatchJSONEncoder() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        for text in Self.texts + ["a/b\\c\"d", "\u{7f}\u{1f}\u{0}\u{2028}"] {
+            XCTAssertEqual(CodesJSON.quoted(text), String(decoding: try encoder.encode(text), as: UTF8.self), text.debugDescription)
+        }
+    }
 }

@@ -20,7 +20,7 @@ final class BytePairEncoder {
     /// `tokenizers` caches words shorter than 256 bytes, up to 10 000 of them, and then stops adding.
     private static let cacheableLength = 256, cacheCapacity = 10_000
 
-    private var cache = ByteStringTable(capacity: 10_000)
+    private var cache = ByteStringTable(capacity: BytePairEncoder.cacheCapacity)
     private var cachedTokens: [Int32] = []
     private var cachedSpans: [(start: Int32, count: Int32)] = []
 

@@ -19,6 +19,8 @@ struct PreTokenizer {
 
     var steps: [Step]
     private var matcher = Llama3SplitMatcher()
+    /// Reused for the pieces of the Llama 3 split, so that encoding a text allocates nothing once warm.
+    private var pieceBuffer: [Range<Int>] = []
 
     init(steps: [Step]) { self.steps = steps }
 
@@ -37,9 +39,12 @@ struct PreTokenizer {
         guard stepIndex < steps.count else { return body(text) }
         switch steps[stepIndex] {
         case .llama3Split:
-            var pieces: [Range<Int>] = []
+            var pieces = pieceBuffer
+            pieceBuffer = []  // a later step may split again; it then gets a buffer of its own
+            pieces.removeAll(keepingCapacity: true)
             matcher.split(text) { pieces.append($0) }
             for piece in pieces { apply(stepIndex: stepIndex + 1, UnsafeBufferPointer(rebasing: text[piece]), body) }
+            pieceBuffer = pieces
         case let .regexSplit(regex, isolated, invert):
             for piece in Self.regexPieces(text, regex, isolated: isolated, invert: invert) {
                 apply(stepIndex: stepIndex + 1, UnsafeBufferPointer(rebasing: text[piece]), body)

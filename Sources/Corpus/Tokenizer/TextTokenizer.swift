@@ -15,7 +15,7 @@ public final class TextTokenizer {
     /// The end-of-sequence token named by `tokenizer_config.json`, or the Llama 3 default; nil if unknown.
     public let eosToken: String?
     /// One more than the largest id, i.e. `len(tokenizer)` of a contiguous vocabulary.
-    public let vocabularySize: Int
+    public private(set) var vocabularySize: Int
 
     private var tokenIds: [String: Int32]
     private var addedTokens: AddedTokenMatcher
@@ -49,6 +49,7 @@ public final class TextTokenizer {
         for token in tokens where tokenIds[token.content] == nil {
             all.append(AddedToken(id: token.id, content: token.content, normalized: true, special: false))
             tokenIds[token.content] = token.id
+            vocabularySize = max(vocabularySize, Int(token.id) + 1)
         }
         addedTokens = AddedTokenMatcher(all)
     }

@@ -31,6 +31,7 @@ final class ExportFile {
     }
 
     func append<T>(_ values: [T]) throws { try values.withUnsafeBufferPointer { try append($0) } }
+    func append<T>(_ values: ArraySlice<T>) throws { try values.withUnsafeBufferPointer { try append($0) } }
 
     /// Writes at a byte offset, outside the append stream (rows of a preallocated memmap).
     func write<T>(_ values: UnsafeBufferPointer<T>, at offset: Int) throws {
@@ -65,8 +66,8 @@ final class ExportFile {
         guard rename(partialPath, path) == 0 else { throw TokenizerError("\(path): cannot rename from \(partialPath)") }
     }
 
-    /// Reads back what was appended so far (for files assembled from parts).
-    func readAll() throws -> FileHandle {
+    /// A handle reading back what was appended so far (for files assembled from parts).
+    func reopenForReading() throws -> FileHandle {
         try flush()
         guard let handle = FileHandle(forReadingAtPath: partialPath) else { throw TokenizerError("\(partialPath): cannot reopen") }
         return handle
@@ -109,7 +110,7 @@ final class IndexedDatasetWriter {
         indexPath = prefix + ".idx"
     }
 
-    func add(_ document: [Int32]) throws {
+    func add(_ document: ArraySlice<Int32>) throws {
         try data.append(document)
         try lengths.append([Int32(document.count)])
         documents += 1
@@ -121,7 +122,7 @@ final class IndexedDatasetWriter {
         try index.append([UInt64(1).littleEndian])
         try index.append([Self.int32Code])
         try index.append([UInt64(documents).littleEndian, UInt64(documents + 1).littleEndian])
-        let reader = try lengths.readAll()
+        let reader = try lengths.reopenForReading()
         defer { try? reader.close() }
         var pointers: [Int64] = [], offset: Int64 = 0
         // Pass 1: lengths as they are; pass 2: byte offsets from them.

@@ -122,9 +122,9 @@ public struct Exporter {
                                   maxLength: options.maxLength, padId: vocabulary.padId)
         }) { row in
             builder.build(text: row.text, codes: row.codes)
-            var ids = builder.ids
-            if ids.count > options.maxLength {
-                ids.removeLast(ids.count - options.maxLength)
+            let ids = builder.ids.prefix(options.maxLength)
+            let truncated = builder.ids.count > ids.count
+            if truncated {
                 summary.truncatedRows += 1
                 if builder.textTokens + 2 >= options.maxLength { summary.rowsWithoutSpeech += 1 }
             }
@@ -135,7 +135,7 @@ public struct Exporter {
             index += 1
             let split: ExportSink.Split = position < trainCount ? .train(position) : .val(position - trainCount)
             try sink!.write(id: row.id, ids: ids, textTokens: builder.textTokens, speechTokens: row.codes.count,
-                            truncated: builder.ids.count > ids.count, to: split)
+                            truncated: truncated, to: split)
         }
         summary.files = try sink!.finish()
         let slots = (summary.rows["train"]! + summary.rows["val"]!) * options.maxLength
@@ -148,21 +148,98 @@ public struct Exporter {
     }
 }
 
+/// What one split of an export is written to.
+protocol SplitWriter: AnyObject {
+    /// `position` is the row's place in the split (used by formats that shuffle).
+    func write(id: String, ids: ArraySlice<Int32>, textTokens: Int, speechTokens: Int, truncated: Bool, position: Int) throws
+    func finish() throws
+}
+
+/// LLaSA_training's `{split}_input_ids.memmap` (int32 [rows, maxLength], padded) and `_shape.npy`.
+final class LlasaRowsWriter: SplitWriter {
+    private let memmap: ExportFile
+    private let shapePath: String
+    private let rows: Int
+    private let padId: Int32
+    private var row: [Int32]
+
+    init(prefix: String, rows: Int, maxLength: Int, padId: Int32) throws {
+        memmap = try ExportFile(prefix + "_input_ids.memmap")
+        try memmap.resize(to: rows * maxLength * 4)
+        shapePath = prefix + "_input_ids_shape.npy"
+        self.rows = rows
+        self.padId = padId
+        row = [Int32](repeating: padId, count: maxLength)
+    }
+
+    func write(id: String, ids: ArraySlice<Int32>, textTokens: Int, speechTokens: Int, truncated: Bool, position: Int) throws {
+        row.replaceSubrange(0..<ids.count, with: ids)
+        for i in ids.count..<row.count { row[i] = padId }
+        try row.withUnsafeBufferPointer { try memmap.write($0, at: position * row.count * 4) }
+    }
+
+    func finish() throws {
+        try memmap.finish()
+        let shape = try ExportFile(shapePath)
+        try shape.append(NpyFile.int64Vector([Int64(rows), Int64(row.count)]))
+        try shape.finish()
+    }
+}
+
+/// `{split}.jsonl`: one object per utterance, unpadded.
+final class JSONLinesWriter: SplitWriter {
+    private let file: ExportFile
+    private var line: [UInt8] = []
+    init(path: String) throws { file = try ExportFile(path) }
+
+    func write(id: String, ids: ArraySlice<Int32>, textTokens: Int, speechTokens: Int, truncated: Bool, position: Int) throws {
+        // A local buffer: appending to the class's own property byte by byte pays an exclusivity check each time.
+        var line = self.line
+        line.removeAll(keepingCapacity: true)
+        line += "{\"id\":\(CodesJSON.quoted(id)),\"input_ids\":[".utf8
+        for (i, id) in ids.enumerated() {
+            if i > 0 { line.append(UInt8(ascii: ",")) }
+            Self.appendDecimal(id, to: &line)
+        }
+        line += "],\"text_tokens\":\(textTokens),\"speech_tokens\":\(speechTokens),\"truncated\":\(truncated)}\n".utf8
+        try file.append(line)
+        self.line = line
+    }
+
+    /// Digits without a String per number: the ids are most of a JSONL export.
+    private static func appendDecimal(_ value: Int32, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        let start = bytes.count
+        var magnitude = value.magnitude
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        var (i, j) = (start, bytes.count - 1)
+        while i < j {
+            bytes.swapAt(i, j)
+            (i, j) = (i + 1, j - 1)
+        }
+    }
+
+    func finish() throws { try file.finish() }
+}
+
+extension IndexedDatasetWriter: SplitWriter {
+    func write(id: String, ids: ArraySlice<Int32>, textTokens: Int, speechTokens: Int, truncated: Bool, position: Int) throws {
+        try add(ids)
+    }
+}
+
 /// The files of one export format: train and val, none for a split without rows (LLaSA_training's trainer
 /// evaluates only when val_input_ids.memmap exists, and numpy cannot map an empty file).
 final class ExportSink {
     enum Split { case train(Int), val(Int) }
 
     private static let splitNames = ["train", "val"]
-    private let format: ExportFormat
-    private let maxLength: Int
-    private let padId: Int32
-    private var rowFiles: [Int: ExportFile] = [:]
-    private var shapes: [(path: String, rows: Int)] = []
-    private var jsonl: [Int: ExportFile] = [:]
-    private var megatron: [Int: IndexedDatasetWriter] = [:]
-    private var row: [Int32]
-    private var names: [String] = []
+    /// Per split (train, val); nil for a split without rows.
+    private var writers: [SplitWriter?] = []
+    private(set) var names: [String] = []
 
     static func fileNames(_ format: ExportFormat, split: String) -> [String] {
         switch format {
@@ -173,10 +250,6 @@ final class ExportSink {
     }
 
     init(format: ExportFormat, directory: String, trainRows: Int, valRows: Int, maxLength: Int, padId: Int32) throws {
-        self.format = format
-        self.maxLength = maxLength
-        self.padId = padId
-        row = [Int32](repeating: padId, count: maxLength)
         // An earlier export into the same folder must not leave a split behind that this one does not write.
         for other in ExportFormat.allCases {
             let names = Self.splitNames.flatMap { Self.fileNames(other, split: $0) + [$0 + ".lengths"] } + ["export_info.json"]
@@ -184,52 +257,29 @@ final class ExportSink {
                 try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
             }
         }
-        for (index, rows) in [trainRows, valRows].enumerated() where rows > 0 {
-            let split = Self.splitNames[index]
+        for (split, rows) in zip(Self.splitNames, [trainRows, valRows]) {
+            guard rows > 0 else { writers.append(nil); continue }
             let prefix = (directory as NSString).appendingPathComponent(split)
             names += Self.fileNames(format, split: split)
             switch format {
-            case .llasa:
-                let file = try ExportFile(prefix + "_input_ids.memmap")
-                try file.resize(to: rows * maxLength * 4)
-                rowFiles[index] = file
-                shapes.append((prefix + "_input_ids_shape.npy", rows))
-            case .jsonl:
-                jsonl[index] = try ExportFile(prefix + ".jsonl")
-            case .megatron:
-                megatron[index] = try IndexedDatasetWriter(prefix: prefix)
+            case .llasa: writers.append(try LlasaRowsWriter(prefix: prefix, rows: rows, maxLength: maxLength, padId: padId))
+            case .jsonl: writers.append(try JSONLinesWriter(path: prefix + ".jsonl"))
+            case .megatron: writers.append(try IndexedDatasetWriter(prefix: prefix))
             }
         }
     }
 
-    func write(id: String, ids: [Int32], textTokens: Int, speechTokens: Int, truncated: Bool, to split: Split) throws {
-        let (file, position): (Int, Int) = switch split {
+    func write(id: String, ids: ArraySlice<Int32>, textTokens: Int, speechTokens: Int, truncated: Bool, to split: Split) throws {
+        let (index, position): (Int, Int) = switch split {
         case let .train(p): (0, p)
         case let .val(p): (1, p)
         }
-        switch format {
-        case .llasa:
-            for i in 0..<maxLength { row[i] = i < ids.count ? ids[i] : padId }
-            try row.withUnsafeBufferPointer { try rowFiles[file]!.write($0, at: position * maxLength * 4) }
-        case .jsonl:
-            var line = "{\"id\":\(CodesJSON.quoted(id)),\"input_ids\":[" + ids.map(String.init).joined(separator: ",")
-            line += "],\"text_tokens\":\(textTokens),\"speech_tokens\":\(speechTokens),\"truncated\":\(truncated)}\n"
-            try jsonl[file]!.append(line)
-        case .megatron:
-            try megatron[file]!.add(ids)
-        }
+        try writers[index]!.write(id: id, ids: ids, textTokens: textTokens, speechTokens: speechTokens, truncated: truncated, position: position)
     }
 
     /// Completes every file; returns their names.
     func finish() throws -> [String] {
-        for index in rowFiles.keys.sorted() { try rowFiles[index]!.finish() }
-        for (path, rows) in shapes {
-            let shape = try ExportFile(path)
-            try shape.append(NpyFile.int64Vector([Int64(rows), Int64(maxLength)]))
-            try shape.finish()
-        }
-        for index in jsonl.keys.sorted() { try jsonl[index]!.finish() }
-        for index in megatron.keys.sorted() { try megatron[index]!.finish() }
+        for writer in writers { try writer?.finish() }
         return names
     }
 }

@@ -59,7 +59,7 @@ public enum ModelLocator {
     /// HKUSTAudio/Llasa-1B) from the cache or, with `download`, fetched: tokenizer files only.
     public static func resolveTokenizer(_ tokenizer: String, download: Bool = true, environment: [String: String] = ProcessInfo.processInfo.environment,
                                         log: @escaping (String) -> Void = { _ in }) throws -> String {
-        if FileManager.default.fileExists(atPath: tokenizer) || !isHubID(tokenizer) { return tokenizer }
+        guard isHubID(tokenizer) else { return tokenizer }  // a path (isHubID is false for anything that exists)
         let folder = try resolve(tokenizer, option: "tokenizer", marker: tokenizerMarkers, select: HubDownloader.tokenizerFiles,
                                  download: download, environment: environment, log: log)
         return folder.path

@@ -80,18 +80,12 @@ struct BenchCommand: ParsableCommand {
             let codes = try audio.withUnsafeBufferPointer { try codec.encode($0, workspace: workspace, timings: &timings) }
             var decodeSeconds = 0.0
             if decode {
-                let start = DispatchTime.now().uptimeNanoseconds
-                _ = try codec.decode(codes.map(Int.init), workspace: workspace)
-                decodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                decodeSeconds = try measureSeconds { try codec.decode(codes.map(Int.init), workspace: workspace) }.1
             }
             if run > 0 {  // run 0 is the warm-up
                 all.append(timings)
                 decodeTimes.append(decodeSeconds)
             }
-        }
-        func median(_ values: [Double]) -> Double {
-            let sorted = values.sorted()
-            return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         }
         let stages = EncodeTimings(features: median(all.map(\.features)), semanticEncoder: median(all.map(\.semanticEncoder)),
                                    acousticEncoder: median(all.map(\.acousticEncoder)), quantizer: median(all.map(\.quantizer)))
@@ -134,17 +128,13 @@ struct BenchCommand: ParsableCommand {
         var generator = SplitMix64(seed: 7)
         let codes = (0..<Int(seconds * 50)).map { _ in Int(generator.next() % 65536) }
         let workspace = Workspace(threads: threads)
-        var times: [Double] = []
-        for run in 0...runs {
-            let start = DispatchTime.now().uptimeNanoseconds
-            _ = try codec.decode(codes, workspace: workspace)
-            if run > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
-        }
-        let median = times.sorted()[times.count / 2]
+        // Run 0 is the warm-up.
+        let times = try (0...runs).map { _ in try measureSeconds { try codec.decode(codes, workspace: workspace) }.1 }.dropFirst()
+        let decode = median(Array(times))
         if json {
-            print("{\"audio_seconds\":\(seconds),\"runs\":\(runs),\"threads\":\(threads),\"decode_seconds\":\(median),\"decode_rtf\":\(median / seconds)}")
+            print("{\"audio_seconds\":\(seconds),\"runs\":\(runs),\"threads\":\(threads),\"decode_seconds\":\(decode),\"decode_rtf\":\(decode / seconds)}")
         } else {
-            print(String(format: "decode of %.2f s of random codes: %.3f s median of %d runs, real-time factor %.3f", seconds, median, runs, median / seconds))
+            print(String(format: "decode of %.2f s of random codes: %.3f s median of %d runs, real-time factor %.3f", seconds, decode, runs, decode / seconds))
         }
     }
 }

@@ -30,30 +30,29 @@ struct BenchTokenizerCommand: ParsableCommand {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         guard let data = FileManager.default.contents(atPath: text) else { throw ValidationError("\(text): cannot read") }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let loadStart = DispatchTime.now()
-        let tokenizer = try self.tokenizer.load()
-        let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart.uptimeNanoseconds) / 1e9
+        let (tokenizer, loadSeconds) = try measureSeconds { try self.tokenizer.load() }
         var ids: [Int32] = [], tokens = 0, times: [Double] = []
         for run in 0...runs {
             tokens = 0
-            let start = DispatchTime.now()
-            for line in lines {
-                ids.removeAll(keepingCapacity: true)
-                tokenizer.encode(line, into: &ids)
-                tokens += ids.count
-            }
-            if run > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9) }
+            let seconds = measureSeconds {
+                for line in lines {
+                    ids.removeAll(keepingCapacity: true)
+                    tokenizer.encode(line, into: &ids)
+                    tokens += ids.count
+                }
+            }.1
+            if run > 0 { times.append(seconds) }  // run 0 fills the word cache
         }
-        let median = times.sorted()[times.count / 2]
-        let report = Report(lines: lines.count, bytes: data.count, tokens: tokens, runs: runs, loadSeconds: loadSeconds, medianSeconds: median,
-                            megabytesPerSecond: Double(data.count) / median / 1e6, tokensPerSecond: Double(tokens) / median)
+        let middle = median(times)
+        let report = Report(lines: lines.count, bytes: data.count, tokens: tokens, runs: runs, loadSeconds: loadSeconds, medianSeconds: middle,
+                            megabytesPerSecond: Double(data.count) / middle / 1e6, tokensPerSecond: Double(tokens) / middle)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print("\(lines.count) lines, \(data.count) bytes, \(tokens) tokens; tokenizer loaded in \(String(format: "%.2f", loadSeconds)) s")
-            print(String(format: "median %.3f s over %d runs: %.2f MB/s, %.0f tokens/s", median, runs, report.megabytesPerSecond, report.tokensPerSecond))
+            print(String(format: "median %.3f s over %d runs: %.2f MB/s, %.0f tokens/s", middle, runs, report.megabytesPerSecond, report.tokensPerSecond))
         }
     }
 }

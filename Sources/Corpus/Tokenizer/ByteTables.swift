@@ -157,6 +157,11 @@ enum ByteLevelAlphabet {
         return map
     }()
 
+    /// The vocabulary string of raw token bytes.
+    static func string(of bytes: [UInt8]) -> String {
+        String(String.UnicodeScalarView(bytes.map { characterOfByte[Int($0)] }))
+    }
+
     /// The raw bytes a vocabulary string stands for; nil when it holds a character outside the alphabet.
     static func bytes(of token: String) -> [UInt8]? {
         var bytes: [UInt8] = []

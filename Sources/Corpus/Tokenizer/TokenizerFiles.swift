@@ -208,7 +208,7 @@ extension TextTokenizer {
             let tokenBytes = [UInt8](bytes)
             vocabulary.set(tokenBytes, rank)
             tokens.append((tokenBytes, rank))
-            tokenIds[String(String.UnicodeScalarView(tokenBytes.map { ByteLevelAlphabet.characterOfByte[Int($0)] }))] = rank
+            tokenIds[ByteLevelAlphabet.string(of: tokenBytes)] = rank
             if tokenBytes.count == 1 { byteTokens[Int(tokenBytes[0])] = rank }
         }
         guard !tokens.isEmpty else { throw TokenizerError("\(source): empty tiktoken file") }

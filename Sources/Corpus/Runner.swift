@@ -68,21 +68,19 @@ public final class CorpusRunner: @unchecked Sendable {
         let rate = model.sampleRate
         let maxSamples = Int(maxDuration * Double(rate))
         let minSamples = Int(minDuration * Double(rate))
-        let group = DispatchGroup()
+        var threads: [WorkerThread] = []
 
         // Decoders: read, mix down, resample; failures go straight to the writer.
         let decodersLeft = ManagedCounter(value: decoders)
         for _ in 0..<decoders {
-            startThread(group) { [self] in
+            threads.append(WorkerThread { [self] in
                 while !StopSignal.requested, let index = next.take(below: items.count) {
                     let item = items[index]
                     do {
-                        let audio = try AudioFile.read(item.audioPath, targetRate: rate)
+                        let audio = try AudioFile.read(item.audioPath, targetRate: rate, maxSeconds: maxDuration)
+                        // The header check above works on the file's own rate; this one on the resampled count.
                         if audio.samples.count > maxSamples {
-                            let message = "\(item.audioPath): too long: \(String(format: "%.1f", audio.duration)) s exceeds --max-duration \(String(format: "%g", maxDuration)) s"
-                            results.push(UtteranceResult(id: item.id, outcome: .failed(stage: "too_long", error: message,
-                                                                                    duration: audio.duration, sampleRate: audio.sourceRate)))
-                            continue
+                            throw AudioError.tooLong(item.audioPath, seconds: audio.duration, limit: maxDuration, atLeast: false)
                         }
                         if audio.samples.count < minSamples {
                             let message = "\(item.audioPath): too short: \(String(format: "%.3f", audio.duration)) s is under --min-duration \(String(format: "%g", minDuration)) s"
@@ -92,16 +90,18 @@ public final class CorpusRunner: @unchecked Sendable {
                         }
                         if !work.push(DecodedItem(id: item.id, audio: audio)) { break }
                     } catch {
-                        results.push(UtteranceResult(id: item.id, outcome: .failed(stage: "decode", error: "\(error)", duration: nil, sampleRate: nil)))
+                        var (stage, duration): (String, Double?) = ("decode", nil)
+                        if case let AudioError.tooLong(_, seconds, _, atLeast) = error { (stage, duration) = ("too_long", atLeast ? nil : seconds) }
+                        results.push(UtteranceResult(id: item.id, outcome: .failed(stage: stage, error: "\(error)", duration: duration, sampleRate: nil)))
                     }
                 }
                 if decodersLeft.decrement() == 0 { work.close() }
-            }
+            })
         }
         // Encoders.
         let encodersLeft = ManagedCounter(value: workers)
         for _ in 0..<workers {
-            startThread(group) { [self] in
+            threads.append(WorkerThread { [self] in
                 let workspace = Workspace(threads: threadsPerWorker)
                 while let item = work.pop() {
                     if StopSignal.requested { continue }  // drop queued work: it stays pending
@@ -114,7 +114,7 @@ public final class CorpusRunner: @unchecked Sendable {
                     }
                 }
                 if encodersLeft.decrement() == 0 { results.close() }
-            }
+            })
         }
 
         // The writer.
@@ -143,19 +143,11 @@ public final class CorpusRunner: @unchecked Sendable {
             progress(state)
             if finished { break }
         }
-        group.wait()
+        // Joined, not just signalled: a thread that is still unwinding holds the runner and with it the
+        // store, and releasing that store while the process exits crashed it (double free in exit()).
+        for thread in threads { thread.join() }
         if let writeError { throw writeError }
         return RunSummary(progress: state, interrupted: StopSignal.requested, failures: failures)
-    }
-
-    private func startThread(_ group: DispatchGroup, _ body: @escaping @Sendable () -> Void) {
-        group.enter()
-        let thread = Thread {
-            body()
-            group.leave()
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
     }
 }
 
@@ -177,5 +169,32 @@ final class ManagedCounter: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         value -= 1
         return value
+    }
+}
+
+/// A POSIX thread that runs `body` once and must be joined. Unlike `Thread` + `DispatchGroup`, `join()`
+/// returns only after the thread has ended and released everything `body` captured.
+final class WorkerThread {
+    private var handle = pthread_t()
+
+    init(stackSize: Int = 8 << 20, _ body: @escaping @Sendable () -> Void) {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setstacksize(&attributes, stackSize)
+        let box = Unmanaged.passRetained(ClosureBox(body)).toOpaque()
+        let status = pthread_create(&handle, &attributes, { raw in
+            let box = Unmanaged<ClosureBox>.fromOpaque(raw!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        precondition(status == 0, "pthread_create failed: \(status)")
+    }
+
+    func join() { pthread_join(handle, nil) }
+
+    private final class ClosureBox {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 }

@@ -6,6 +6,7 @@ public enum StoreError: Error, CustomStringConvertible {
     case notAStore(String, String)
     case missing(String)
     case mergeConflict(id: String, source: String)
+    case locked(String, String)
 
     public var description: String {
         switch self {
@@ -13,6 +14,8 @@ public enum StoreError: Error, CustomStringConvertible {
             return "\(store) was made with model \(storedID) (fingerprint \(storedFingerprint)); this run uses \(id) (fingerprint \(fingerprint)). Use the same model or a new --store"
         case let .notAStore(path, why): return "\(path): not a tokenize-corpus store: \(why)"
         case let .missing(path): return "\(path): no such store"
+        case let .locked(path, holder):
+            return "\(path): another process is writing to this store (\(holder)); wait for it to finish or use another --store"
         case let .mergeConflict(id, source): return "\(source): utterance \(id) has other codes or another transcript than the store merged into; not merged"
         }
     }
@@ -57,25 +60,94 @@ public struct StoreStatus: Sendable, Codable {
 /// status, so a killed process loses at most the uncommitted batch and never leaves a half-written row.
 public final class Store: @unchecked Sendable {
     public let path: String
-    let pool: DatabasePool
+    /// A pool (WAL, concurrent reads) for writing; one read-only connection for reading.
+    let pool: any DatabaseWriter
     static let schemaVersion = 1
 
-    public init(path: String, create: Bool = true) throws {
-        if !create && !FileManager.default.fileExists(atPath: path) { throw StoreError.missing(path) }
+    /// How a command uses a store.
+    public enum Access: Sendable {
+        /// Created if missing, migrated, and locked against a second writer for the life of this object.
+        case write
+        /// An existing store, opened read-only: nothing is created or changed, and a read-only file or folder works.
+        case read
+    }
+
+    private let lock: StoreLock?
+
+    public init(path: String, access: Access = .write) throws {
         self.path = path
+        let exists = FileManager.default.fileExists(atPath: path)
+        if access == .read && !exists { throw StoreError.missing(path) }
+        // Look before opening for writing: opening alone would switch a foreign database to WAL.
+        if exists { try Self.checkIsStore(path) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
-        configuration.prepareDatabase { db in
-            // WAL + NORMAL: a crash of the process loses nothing committed; only a power cut may lose
-            // the last transactions, never consistency.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        switch access {
+        case .read:
+            configuration.readonly = true
+            lock = nil
+        case .write:
+            lock = try StoreLock(storePath: path)
+            configuration.prepareDatabase { db in
+                // WAL + NORMAL: a crash of the process loses nothing committed; only a power cut may lose
+                // the last transactions, never consistency.
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
         }
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrator.migrate(pool)
+            switch access {
+            case .read: pool = try Self.openReadOnly(path)
+            case .write:
+                pool = try DatabasePool(path: path, configuration: configuration)
+                try Self.migrator.migrate(pool)
+            }
         } catch let error as DatabaseError {
             throw StoreError.notAStore(path, error.message ?? "\(error)")
         }
+    }
+
+    /// Refuses, without changing it, a file that is not a store: not SQLite, or SQLite without `store_info`.
+    static func checkIsStore(_ path: String) throws {
+        var size = stat()
+        guard stat(path, &size) == 0 else { throw StoreError.notAStore(path, "cannot stat") }
+        guard size.st_mode & S_IFMT == S_IFREG else { throw StoreError.notAStore(path, "not a regular file") }
+        if size.st_size == 0 { return }  // an empty file: a store not yet written
+        do {
+            let tables = try openReadOnly(path).read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            if !tables.isEmpty && !tables.contains("store_info") {
+                throw StoreError.notAStore(path, "an SQLite database with other tables (\(tables.prefix(3).joined(separator: ", ")))")
+            }
+        } catch let error as DatabaseError {
+            throw StoreError.notAStore(path, error.message ?? "\(error)")
+        }
+    }
+
+    /// A read-only connection. SQLite cannot read a WAL database without its `-shm` file, which it cannot create
+    /// in a read-only folder; when no `-wal` exists either (no run is writing: a writer needs the folder too),
+    /// the file is opened as immutable instead.
+    static func openReadOnly(_ path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.readonly = true
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            try queue.read { db in _ = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master") }
+            return queue
+        } catch let error as DatabaseError where [.SQLITE_READONLY, .SQLITE_CANTOPEN].contains(error.resultCode) {
+            guard !FileManager.default.fileExists(atPath: path + "-wal") else { throw error }
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.absoluteString  // file:///..., percent-encoded
+            return try DatabaseQueue(path: absolute + "?immutable=1", configuration: configuration)
+        }
+    }
+
+    /// Closes the database on the calling thread, not during process exit. A writer then folds the WAL into the
+    /// database: the pool's last connection is a read-only reader, which cannot, and a store that is one file
+    /// when no run is active survives being copied without its `-wal`.
+    public func close() throws {
+        try pool.close()
+        if lock != nil { try DatabaseQueue(path: path).close() }
+        lock?.release()
     }
 
     static var migrator: DatabaseMigrator {
@@ -111,22 +183,35 @@ public final class Store: @unchecked Sendable {
         try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = ?", arguments: [key]) }
     }
 
-    /// Adds utterances not yet in the store (a known id keeps its row and result) and the manifest
-    /// problems. Returns how many were new.
+    public struct IngestCounts: Sendable {
+        /// Ids new to the store.
+        public var added = 0
+        /// Known ids whose transcript, speaker or audio path the manifests changed: updated, codes kept.
+        public var updated = 0
+    }
+
+    /// Adds utterances not yet in the store and updates known ones whose transcript, speaker or audio path
+    /// changed (a done utterance keeps its codes); records the manifest problems.
     @discardableResult
-    public func ingest(_ entries: [ManifestEntry], problems: [ManifestProblem]) throws -> Int {
+    public func ingest(_ entries: [ManifestEntry], problems: [ManifestProblem]) throws -> IngestCounts {
         try pool.write { db in
-            let before = db.totalChangesCount
+            var counts = IngestCounts()
             let insert = try db.makeStatement(sql: """
                 INSERT OR IGNORE INTO utterances (id, source, audio_path, transcript, speaker) VALUES (?, ?, ?, ?, ?)
                 """)
+            let update = try db.makeStatement(sql: """
+                UPDATE utterances SET audio_path = ?1, transcript = ?2, speaker = ?3
+                WHERE id = ?4 AND (audio_path IS NOT ?1 OR transcript IS NOT ?2 OR speaker IS NOT ?3)
+                """)
             for entry in entries {
                 try insert.execute(arguments: [entry.id, entry.source, entry.audioPath, entry.text, entry.speaker])
+                if db.changesCount == 1 { counts.added += 1; continue }
+                try update.execute(arguments: [entry.audioPath, entry.text, entry.speaker, entry.id])
+                counts.updated += db.changesCount
             }
-            let added = db.totalChangesCount - before
             let problem = try db.makeStatement(sql: "INSERT OR REPLACE INTO manifest_problems (source, error) VALUES (?, ?)")
             for p in problems { try problem.execute(arguments: [p.source, p.reason]) }
-            return added
+            return counts
         }
     }
 
@@ -307,4 +392,35 @@ public enum CodeBlob {
             (0..<(data.count / 2)).map { Int32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
         }
     }
+}
+
+/// An exclusive `flock` on `STORE.lock` beside the store: one writer per store. A separate file because on NFS
+/// `flock` is emulated with the same byte-range locks SQLite takes on the database itself. The kernel drops the
+/// lock when the process dies, whatever kills it.
+final class StoreLock: @unchecked Sendable {
+    private var fd: Int32
+
+    init(storePath: String) throws {
+        let lockPath = storePath + ".lock"
+        fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StoreError.notAStore(storePath, "cannot create \(lockPath): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            var holder = [UInt8](repeating: 0, count: 64)
+            let n = pread(fd, &holder, holder.count, 0)
+            close(fd)
+            let pid = String(decoding: holder.prefix(max(0, n)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw StoreError.locked(storePath, pid.isEmpty ? "it holds \(lockPath)" : "pid \(pid) holds \(lockPath)")
+        }
+        let pid = "\(getpid())\n"
+        ftruncate(fd, 0)
+        _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
+    }
+
+    func release() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+    }
+
+    deinit { release() }
 }

@@ -34,7 +34,7 @@ struct DecodeCommand: ParsableCommand {
 
     func loadCodes() throws -> [Int] {
         if let store, let id {
-            guard let stored = try Store(path: store, create: false).codes(for: id) else {
+            guard let stored = try Store(path: store, access: .read).codes(for: id) else {
                 throw CommandFailure("\(store): no done utterance with id \(id)")
             }
             return stored.map(Int.init)

@@ -13,8 +13,9 @@ struct MergeCommand: ParsableCommand {
     @Option(help: "The store to merge into (created if missing).") var into: String
 
     func run() throws {
-        let sources = try stores.map { try Store(path: $0, create: false) }
+        let sources = try stores.map { try Store(path: $0, access: .read) }
         let target = try Store(path: into)
+        defer { try? target.close() }  // on the main thread, before exit
         // Check every model before writing anything.
         var fingerprints: [String: String] = [:]
         if let own = try target.info("model_fingerprint") { fingerprints[own] = into }

@@ -68,11 +68,16 @@ struct RunCommand: ParsableCommand {
         let directory = try ModelLocator.resolve(model.model, download: true, log: log.line)
         let fingerprint = try ModelFingerprint.of(directory: directory)
         let store = try Store(path: self.store)
+        // Closed here, on the main thread, before the process exits, whichever way run() ends.
+        defer { do { try store.close() } catch { log.line("closing \(store.path): \(error)") } }
         try store.bindModel(id: model.model, fingerprint: fingerprint)
-        let added = try store.ingest(entries, problems: problems)
+        let counts = try store.ingest(entries, problems: problems)
+        if counts.updated > 0 {
+            log.line("\(counts.updated) known utterance(s) have another transcript, speaker or audio path in the manifests: updated (codes kept)")
+        }
         let wanted = Set(entries.map(\.id))
         let pending = try store.pending(retryFailed: retryFailed, ids: wanted)
-        log.line("\(entries.count) utterances\(shard.map { " in shard \($0)" } ?? "") (\(added) new), \(pending.count) to encode, \(workerCount) worker(s)")
+        log.line("\(entries.count) utterances\(shard.map { " in shard \($0)" } ?? "") (\(counts.added) new), \(pending.count) to encode, \(workerCount) worker(s)")
         guard !pending.isEmpty else {
             try printSummary(store: store, log: log)
             return

@@ -9,7 +9,7 @@ struct StatusCommand: ParsableCommand {
     @Flag(help: "One JSON object.") var json = false
 
     func run() throws {
-        let status = try Store(path: store, create: false).status()
+        let status = try Store(path: store, access: .read).status()
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -35,7 +35,7 @@ struct DumpCommand: ParsableCommand {
     func run() throws {
         let out = FileHandle.standardOutput
         var buffer = ""
-        try Store(path: store, create: false).forEachDone { row in
+        try Store(path: store, access: .read).forEachDone { row in
             buffer += "{\"id\":\(CodesJSON.quoted(row.id)),\"text\":\(CodesJSON.quoted(row.text)),"
             buffer += "\"speaker\":\(row.speaker.map(CodesJSON.quoted) ?? "null"),\"duration\":\(row.duration),"
             buffer += "\"num_frames\":\(row.codes.count),\"codes\":[\(row.codes.map(String.init).joined(separator: ","))]}\n"
@@ -53,7 +53,7 @@ struct FailuresCommand: ParsableCommand {
     @Option(help: "The store.") var store: String
 
     func run() throws {
-        try Store(path: store, create: false).forEachFailure { row in
+        try Store(path: store, access: .read).forEachFailure { row in
             print("{\"id\":\(CodesJSON.quoted(row.id)),\"path\":\(CodesJSON.quoted(row.path)),\"stage\":\(CodesJSON.quoted(row.stage)),\"error\":\(CodesJSON.quoted(row.error)),\"attempts\":\(row.attempts)}")
         }
     }

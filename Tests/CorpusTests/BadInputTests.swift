@@ -45,7 +45,7 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stderr.contains("bad.tsv:12"), result.stderr)
 
-        let status = try Store(path: store, create: false).status()
+        let status = try Store(path: store, access: .read).status()
         XCTAssertEqual(status.done, 2)
         XCTAssertEqual(status.failed, 8)
         XCTAssertEqual(status.pending, 0)

@@ -19,7 +19,7 @@ final class ResumeTests: XCTestCase {
         var doneAtKill = 0
         let deadline = Date().addingTimeInterval(120)
         while process.isRunning && Date() < deadline {
-            if FileManager.default.fileExists(atPath: killed), let status = try? Store(path: killed, create: false).status(), status.done > 0 {
+            if FileManager.default.fileExists(atPath: killed), let status = try? Store(path: killed, access: .read).status(), status.done > 0 {
                 doneAtKill = status.done
                 break
             }
@@ -29,7 +29,7 @@ final class ResumeTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationReason, .uncaughtSignal, "the run finished before it could be killed")
         XCTAssertGreaterThan(doneAtKill, 0)
-        let afterKill = try Store(path: killed, create: false).status()
+        let afterKill = try Store(path: killed, access: .read).status()
         XCTAssertLessThan(afterKill.done, 240, "the kill came too late to test anything")
 
         let resumed = try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", killed])
@@ -59,17 +59,17 @@ final class ResumeTests: XCTestCase {
         let process = try TestEnv.start(["run", manifest, "--model", TestEnv.tinyModel, "--store", store, "--commit-interval", "0.1"], quiet: true)
         let deadline = Date().addingTimeInterval(120)
         while process.isRunning && Date() < deadline {
-            if FileManager.default.fileExists(atPath: store), let status = try? Store(path: store, create: false).status(), status.done > 0 { break }
+            if FileManager.default.fileExists(atPath: store), let status = try? Store(path: store, access: .read).status(), status.done > 0 { break }
             usleep(20_000)
         }
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
         XCTAssertEqual(process.terminationReason, .exit)
         XCTAssertEqual(process.terminationStatus, 128 + SIGINT, "interrupted runs exit 130")
-        let afterInterrupt = try Store(path: store, create: false).status()
+        let afterInterrupt = try Store(path: store, access: .read).status()
         XCTAssertGreaterThan(afterInterrupt.done, 0)
         XCTAssertEqual(afterInterrupt.done + afterInterrupt.pending, 240)
         XCTAssertEqual(try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", store]).status, 0)
-        XCTAssertEqual(try Store(path: store, create: false).status().done, 240)
+        XCTAssertEqual(try Store(path: store, access: .read).status().done, 240)
     }
 }

@@ -17,7 +17,7 @@ final class ShardMergeTests: XCTestCase {
             XCTAssertEqual(result.status, 0, result.stderr)
             shards.append(store)
         }
-        let counts = try shards.map { try Store(path: $0, create: false).status().total }
+        let counts = try shards.map { try Store(path: $0, access: .read).status().total }
         XCTAssertEqual(counts.reduce(0, +), 30)
         XCTAssertTrue(counts.allSatisfy { $0 > 0 }, "\(counts)")
         let merged = dir.appendingPathComponent("merged.db").path
@@ -30,7 +30,7 @@ final class ShardMergeTests: XCTestCase {
         XCTAssertEqual(try TestEnv.run(["dump", "--store", merged]).stdout.split(separator: "\n").sorted(), expected)
         // Merging the unsharded store in too: identical duplicates merge silently.
         XCTAssertEqual(try TestEnv.run(["merge", whole, "--into", merged]).status, 0)
-        XCTAssertEqual(try Store(path: merged, create: false).status().total, 30)
+        XCTAssertEqual(try Store(path: merged, access: .read).status().total, 30)
     }
 
     func testConflictsAndOtherModelsAreRefused() throws {

@@ -27,9 +27,9 @@ enum TestEnv {
 
     /// Runs the CLI to completion.
     @discardableResult
-    static func run(_ arguments: [String], stdin: String? = nil) throws -> Result {
+    static func run(_ arguments: [String], stdin: String? = nil, in directory: URL? = nil, executable: String? = nil) throws -> Result {
         let input = Pipe()
-        let process = try start(arguments, stdin: stdin == nil ? nil : input)
+        let process = try start(arguments, stdin: stdin == nil ? nil : input, in: directory, executable: executable)
         if let stdin {
             input.fileHandleForWriting.write(Data(stdin.utf8))
             try input.fileHandleForWriting.close()
@@ -42,10 +42,13 @@ enum TestEnv {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
-    static func start(_ arguments: [String], quiet: Bool = false, stdin: Pipe? = nil) throws -> Process {
+    /// `executable` runs another program (a wrapper such as setpriv) instead of the CLI.
+    static func start(_ arguments: [String], quiet: Bool = false, stdin: Pipe? = nil, in directory: URL? = nil,
+                      executable: String? = nil) throws -> Process {
         let process = Process()
         if let stdin { process.standardInput = stdin }
-        process.executableURL = URL(fileURLWithPath: binary)
+        if let directory { process.currentDirectoryURL = directory }
+        process.executableURL = URL(fileURLWithPath: executable ?? binary)
         process.arguments = arguments
         if quiet {
             process.standardOutput = FileHandle.nullDevice

@@ -44,6 +44,20 @@ public enum ManifestError: Error, CustomStringConvertible {
     }
 }
 
+/// Lines of text as every input of this tool reads them.
+public enum TextLines {
+    /// Split on LF with a trailing CR dropped (so LF and CRLF both work), a leading UTF-8 BOM removed. Split as
+    /// bytes: as a Swift `Character`, "\r\n" never equals "\n". A line that is not valid UTF-8 is nil, for the
+    /// caller to report with its number.
+    public static func split(_ data: Data) -> [String?] {
+        var bytes = data[...]
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        return bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
+            String(validating: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
+        }
+    }
+}
+
 /// Reads manifests: LibriSpeech folders (`*.trans.txt`), TSV with a header, NeMo-style JSONL and LJSpeech.
 /// Relative audio paths resolve against the manifest's folder.
 public enum Manifest {
@@ -65,6 +79,7 @@ public enum Manifest {
 
     /// Entries and problems of one manifest.
     public static func read(_ path: String, format: ManifestFormat? = nil) throws -> (entries: [ManifestEntry], problems: [ManifestProblem]) {
+        let path = absolute(path)
         let (entries, problems): ([ManifestEntry], [ManifestProblem])
         switch try format ?? detect(path) {
         case .librispeech: (entries, problems) = try readLibriSpeech(path)
@@ -78,16 +93,33 @@ public enum Manifest {
                 problems + entries.filter(hasNUL).map { ManifestProblem(source: $0.source, reason: "contains a NUL character") })
     }
 
-    static func lines(_ path: String) throws -> [Substring] {
+    static func lines(_ path: String) throws -> [String?] {
         guard let data = FileManager.default.contents(atPath: path) else { throw ManifestError.unreadable(path, "cannot open") }
-        guard let text = String(data: data, encoding: .utf8) else { throw ManifestError.unreadable(path, "not UTF-8 text") }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        return TextLines.split(data)
+    }
+
+    /// The usable lines of `path` with their 1-based numbers; a line that is not UTF-8 becomes a problem.
+    static func numberedLines(_ path: String, problems: inout [ManifestProblem]) throws -> [(number: Int, text: String)] {
+        var result: [(number: Int, text: String)] = []
+        for (index, line) in try lines(path).enumerated() {
+            guard let line else {
+                problems.append(ManifestProblem(source: "\(path):\(index + 1)", reason: "not UTF-8 text"))
+                continue
+            }
+            result.append((index + 1, line))
+        }
+        return result
+    }
+
+    /// An absolute, standardised path: a store resumed from another working directory must find the same files.
+    static func absolute(_ path: String) -> String {
+        let full = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+        return (full as NSString).standardizingPath
     }
 
     static func resolve(_ audio: String, against manifest: String) -> String {
-        if audio.hasPrefix("/") { return audio }
-        let folder = (manifest as NSString).deletingLastPathComponent
-        return ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(audio)
+        if audio.hasPrefix("/") { return absolute(audio) }
+        return absolute(((manifest as NSString).deletingLastPathComponent as NSString).appendingPathComponent(audio))
     }
 
     static func defaultID(for audio: String) -> String { (audio as NSString).deletingPathExtension }
@@ -105,8 +137,8 @@ public enum Manifest {
             let folder = (file as NSString).deletingLastPathComponent
             let parts = relative.split(separator: "/")
             let speaker = parts.count >= 3 ? String(parts[parts.count - 3]) : nil
-            for (index, line) in try lines(file).enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-                let source = "\(file):\(index + 1)"
+            for (number, line) in try numberedLines(file, problems: &problems) where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+                let source = "\(file):\(number)"
                 let fields = line.split(separator: " ", maxSplits: 1)
                 guard fields.count == 2, !fields[1].trimmingCharacters(in: .whitespaces).isEmpty else {
                     problems.append(ManifestProblem(source: source, reason: "expected `UTTERANCE-ID TRANSCRIPT`"))
@@ -122,17 +154,18 @@ public enum Manifest {
 
     /// TSV with a header naming at least `path` and `text`; optional `id`, `speaker`, `duration`.
     static func readTSV(_ path: String) throws -> ([ManifestEntry], [ManifestProblem]) {
-        let all = try lines(path)
-        guard let header = all.first else { return ([], []) }
+        var problems: [ManifestProblem] = []
+        let all = try numberedLines(path, problems: &problems)
+        guard let (headerNumber, header) = all.first else { return ([], problems) }
         let columns = header.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard let pathColumn = columns.firstIndex(of: "path"), let textColumn = columns.firstIndex(of: "text") else {
-            return ([], [ManifestProblem(source: "\(path):1", reason: "header must name the columns `path` and `text`")])
+            return ([], problems + [ManifestProblem(source: "\(path):\(headerNumber)", reason: "header must name the columns `path` and `text`")])
         }
         let idColumn = columns.firstIndex(of: "id"), speakerColumn = columns.firstIndex(of: "speaker")
         let durationColumn = columns.firstIndex(of: "duration")
-        var entries: [ManifestEntry] = [], problems: [ManifestProblem] = []
-        for (index, line) in all.enumerated().dropFirst() where !line.isEmpty {
-            let source = "\(path):\(index + 1)"
+        var entries: [ManifestEntry] = []
+        for (number, line) in all.dropFirst() where !line.isEmpty {
+            let source = "\(path):\(number)"
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             guard fields.count == columns.count else {
                 problems.append(ManifestProblem(source: source, reason: "\(fields.count) tab-separated fields, the header has \(columns.count)"))
@@ -151,8 +184,8 @@ public enum Manifest {
     /// NeMo JSONL: `audio_filepath`, `text`, optional `duration`, `id`, `speaker`.
     static func readJSONL(_ path: String) throws -> ([ManifestEntry], [ManifestProblem]) {
         var entries: [ManifestEntry] = [], problems: [ManifestProblem] = []
-        for (index, line) in try lines(path).enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-            let source = "\(path):\(index + 1)"
+        for (number, line) in try numberedLines(path, problems: &problems) where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            let source = "\(path):\(number)"
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
                 problems.append(ManifestProblem(source: source, reason: "not a JSON object"))
                 continue
@@ -165,12 +198,29 @@ public enum Manifest {
                 problems.append(ManifestProblem(source: source, reason: "no `text` string"))
                 continue
             }
-            let id = (object["id"] as? String) ?? (object["id"] as? Int).map(String.init) ?? defaultID(for: audio)
-            let speaker = (object["speaker"] as? String) ?? (object["speaker"] as? Int).map(String.init)
+            var fields: [String: String] = [:]
+            var badField: String?
+            for key in ["id", "speaker"] where object[key] != nil && !(object[key] is NSNull) {
+                guard let value = Self.identifier(object[key]!) else { badField = key; break }
+                fields[key] = value
+            }
+            if let badField {
+                problems.append(ManifestProblem(source: source, reason: "`\(badField)` must be a non-empty string or an integer"))
+                continue
+            }
+            let id = fields["id"] ?? defaultID(for: audio)
+            let speaker = fields["speaker"]
             entries.append(ManifestEntry(id: id, source: source, audioPath: resolve(audio, against: path), text: text,
                                          speaker: speaker, declaredDuration: (object["duration"] as? NSNumber)?.doubleValue))
         }
         return (entries, problems)
+    }
+
+    /// A JSON id or speaker: a non-empty string, or an integer (not a boolean, which bridges to 0 and 1).
+    static func identifier(_ value: Any) -> String? {
+        if let string = value as? String { return string.isEmpty ? nil : string }
+        guard let number = value as? NSNumber, !"cdf".contains(String(cString: number.objCType)) else { return nil }
+        return number.stringValue
     }
 
     /// LJSpeech: `metadata.csv` lines `ID|transcript|normalized transcript`, audio `wavs/ID.wav`. The
@@ -179,8 +229,8 @@ public enum Manifest {
         let metadata = path.hasSuffix(".csv") ? path : (path as NSString).appendingPathComponent("metadata.csv")
         let folder = (metadata as NSString).deletingLastPathComponent
         var entries: [ManifestEntry] = [], problems: [ManifestProblem] = []
-        for (index, line) in try lines(metadata).enumerated() where !line.isEmpty {
-            let source = "\(metadata):\(index + 1)"
+        for (number, line) in try numberedLines(metadata, problems: &problems) where !line.isEmpty {
+            let source = "\(metadata):\(number)"
             let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
             guard fields.count >= 2, !fields[0].isEmpty else {
                 problems.append(ManifestProblem(source: source, reason: "expected `ID|transcript[|normalized transcript]`"))

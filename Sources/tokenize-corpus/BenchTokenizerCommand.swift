@@ -29,7 +29,7 @@ struct BenchTokenizerCommand: ParsableCommand {
     func run() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         guard let data = FileManager.default.contents(atPath: text) else { throw ValidationError("\(text): cannot read") }
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lines = TextLines.split(data).map { $0 ?? "" }
         let (tokenizer, loadSeconds) = try measureSeconds { try self.tokenizer.load() }
         var ids: [Int32] = [], tokens = 0, times: [Double] = []
         for run in 0...runs {

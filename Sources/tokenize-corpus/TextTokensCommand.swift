@@ -22,9 +22,10 @@ struct TextTokensCommand: ParsableCommand {
         var buffer = "", lineNumber = 0, ids: [Int32] = []
         while let line = readLine(strippingNewline: true) {
             lineNumber += 1
-            var text = line
+            // readLine strips LF and CRLF; a UTF-8 BOM can only start the first line.
+            var text = lineNumber == 1 && line.hasPrefix("\u{FEFF}") ? String(line.dropFirst()) : line
             if jsonStrings {
-                guard let decoded = try? JSONDecoder().decode(String.self, from: Data(line.utf8)) else {
+                guard let decoded = try? JSONDecoder().decode(String.self, from: Data(text.utf8)) else {
                     throw ValidationError("stdin:\(lineNumber): not a JSON string literal")
                 }
                 text = decoded

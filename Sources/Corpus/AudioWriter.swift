@@ -3,10 +3,10 @@ import Foundation
 
 /// Writes audio through libsndfile.
 public enum AudioWriter {
-    public enum Container { case wav, flac, ogg }
+    public enum Container { case wav, flac, ogg, mp3 }
     public enum Sample { case float32, pcm16 }
 
-    /// `interleaved` holds `channels` samples per frame. FLAC is 16-bit and OGG is Vorbis whatever `sample` says.
+    /// `interleaved` holds `channels` samples per frame. FLAC is 16-bit, OGG is Vorbis and MP3 is layer III (LAME) whatever `sample` says.
     public static func write(_ interleaved: [Float], channels: Int = 1, sampleRate: Int, to path: String,
                              container: Container = .wav, sample: Sample = .float32) throws {
         var info = SF_INFO()
@@ -16,6 +16,7 @@ public enum AudioWriter {
         case .wav: info.format = Int32(SF_FORMAT_WAV) | Int32(sample == .float32 ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_16)
         case .flac: info.format = Int32(SF_FORMAT_FLAC) | Int32(SF_FORMAT_PCM_16)
         case .ogg: info.format = Int32(SF_FORMAT_OGG) | Int32(SF_FORMAT_VORBIS)
+        case .mp3: info.format = Int32(SF_FORMAT_MPEG) | Int32(SF_FORMAT_MPEG_LAYER_III)
         }
         guard let file = sf_open(path, Int32(SFM_WRITE), &info) else {
             throw AudioError.unreadable(path, "cannot write: \(String(cString: sf_strerror(nil)))")

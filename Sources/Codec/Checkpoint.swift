@@ -8,6 +8,7 @@ public enum CheckpointError: Error, CustomStringConvertible {
     case unexpectedTensors([String])
     case badConfig(String, String)
     case notFound(String, String)
+    case nonFinite(String, index: Int)
 
     public var description: String {
         switch self {
@@ -20,6 +21,7 @@ public enum CheckpointError: Error, CustomStringConvertible {
             return "checkpoint has \(keys.count) unexpected tensor(s): \(shown)\(keys.count > 5 ? ", ..." : "")"
         case let .badConfig(path, why): return "\(path): bad config: \(why)"
         case let .notFound(what, why): return "\(what): \(why)"
+        case let .nonFinite(key, index): return "tensor \(key) holds a non-finite value (NaN or Inf) at element \(index); refusing the checkpoint"
         }
     }
 }
@@ -79,20 +81,49 @@ public final class Checkpoint: @unchecked Sendable {
         consumed.insert(key)
         let count = shape.reduce(1, *)
         let raw = file.bytes(of: entry)
+        let weight: Weight
         if entry.dtype == .f32, Int(bitPattern: raw) % MemoryLayout<Float>.alignment == 0 {
-            return Weight(shape: shape, data: UnsafeBufferPointer(start: raw.assumingMemoryBound(to: Float.self), count: count))
+            weight = Weight(shape: shape, data: UnsafeBufferPointer(start: raw.assumingMemoryBound(to: Float.self), count: count))
+        } else {
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+            widened.append(buffer)
+            switch entry.dtype {
+            case .f32:
+                for i in 0..<count { buffer[i] = raw.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
+            case .f16:
+                for i in 0..<count { buffer[i] = HalfConversion.f16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+            case .bf16:
+                for i in 0..<count { buffer[i] = HalfConversion.bf16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+            }
+            weight = Weight(shape: shape, data: UnsafeBufferPointer(buffer))
         }
-        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
-        widened.append(buffer)
-        switch entry.dtype {
-        case .f32:
-            for i in 0..<count { buffer[i] = raw.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
-        case .f16:
-            for i in 0..<count { buffer[i] = HalfConversion.f16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
-        case .bf16:
-            for i in 0..<count { buffer[i] = HalfConversion.bf16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        // A NaN or Inf weight makes every code the same garbage; refuse the model instead.
+        if let bad = Self.firstNonFinite(weight.data) { throw CheckpointError.nonFinite(key, index: bad) }
+        return weight
+    }
+
+    /// Index of the first NaN or Inf. x * 0 is 0 for every finite x and NaN otherwise, so one vector
+    /// accumulation (memory-bound) screens a block, and only a bad block is searched element by element.
+    static func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int? {
+        typealias V = SIMD16<Float>
+        let block = 4096
+        var start = 0
+        while start < values.count {
+            let end = min(values.count, start + block)
+            var accumulator = V()
+            var i = start
+            while i + 16 <= end {
+                accumulator += V(values[i..<(i + 16)]) * 0
+                i += 16
+            }
+            var tail: Float = 0
+            while i < end { tail += values[i] * 0; i += 1 }
+            if accumulator.sum() + tail != 0 {
+                return (start..<end).first { !values[$0].isFinite }
+            }
+            start = end
         }
-        return Weight(shape: shape, data: UnsafeBufferPointer(buffer))
+        return nil
     }
 
     /// Keys under `prefixes` that no component asked for: a checkpoint for another architecture.

@@ -117,7 +117,8 @@ public struct Xcodec2Config: Codable, Sendable {
         numHiddenLayers = try c.decodeIfPresent(Int.self, forKey: .numHiddenLayers) ?? d.numHiddenLayers
         numAttentionHeads = try c.decodeIfPresent(Int.self, forKey: .numAttentionHeads) ?? d.numAttentionHeads
         numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads) ?? numAttentionHeads
-        headDim = try c.decodeIfPresent(Int.self, forKey: .headDim) ?? hiddenSize / numAttentionHeads
+        // Zero heads is refused by `validate`; it must not divide by zero before that.
+        headDim = try c.decodeIfPresent(Int.self, forKey: .headDim) ?? (numAttentionHeads > 0 ? hiddenSize / numAttentionHeads : 0)
         hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? d.hiddenAct
         rmsNormEps = try c.decodeIfPresent(Float.self, forKey: .rmsNormEps) ?? d.rmsNormEps
         attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? d.attentionBias
@@ -131,9 +132,17 @@ public struct Xcodec2Config: Codable, Sendable {
     }
 
     /// Audio samples per code frame.
-    public var hopLength: Int { downsamplingRatios.reduce(1, *) }
+    public var hopLength: Int { Self.saturatingProduct(downsamplingRatios) }
     /// Number of distinct codes.
-    public var codebookSize: Int { quantizationLevels.reduce(1, *) }
+    public var codebookSize: Int { Self.saturatingProduct(quantizationLevels) }
+
+    /// Int.max on overflow: a crafted config must reach `validate`, not trap before it.
+    static func saturatingProduct(_ factors: [Int]) -> Int {
+        factors.reduce(1) { product, factor in
+            let (result, overflow) = product.multipliedReportingOverflow(by: factor)
+            return overflow ? .max : result
+        }
+    }
 }
 
 /// `Xcodec2FeatureExtractor` settings from `preprocessor_config.json`.
@@ -167,6 +176,7 @@ extension Xcodec2Config {
     func validate(path: String, extractor: Xcodec2FeatureExtractorConfig) throws {
         func fail(_ why: String) -> CheckpointError { .badConfig(path, why) }
         let sem = semanticModelConfig
+        try validateRanges(extractor: extractor, fail)
         guard modelType == "xcodec2" else { throw fail("model_type is \"\(modelType)\", expected \"xcodec2\"") }
         guard samplingRate == 16000 else {
             throw fail("sampling_rate is \(samplingRate); X-Codec2's feature extractor works at 16000 Hz only")
@@ -196,6 +206,54 @@ extension Xcodec2Config {
         guard sem.hiddenSize % sem.numAttentionHeads == 0 else { throw fail("semantic hidden_size is not a multiple of its heads") }
         guard quantizationLevels.allSatisfy({ $0 >= 2 }), codebookSize <= 65536 else {
             throw fail("quantization_levels \(quantizationLevels) must be >= 2 each with at most 65536 codes")
+        }
+    }
+}
+
+extension Xcodec2Config {
+    /// Every size, count and constant within bounds before anything divides, multiplies or allocates with it:
+    /// a crafted config must fail with a message, not a signal.
+    func validateRanges(extractor: Xcodec2FeatureExtractorConfig, _ fail: (String) -> CheckpointError) throws {
+        let sem = semanticModelConfig
+        let limit = 1 << 20
+        let sizes: [(String, Int)] = [
+            ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize), ("num_attention_heads", numAttentionHeads),
+            ("num_key_value_heads", numKeyValueHeads), ("head_dim", headDim), ("encoder_hidden_size", encoderHiddenSize),
+            ("quantization_dim", quantizationDim), ("semantic hidden_size", sem.hiddenSize),
+            ("semantic num_attention_heads", sem.numAttentionHeads), ("semantic intermediate_size", sem.intermediateSize),
+            ("semantic feature_projection_input_dim", sem.featureProjectionInputDim),
+            ("semantic conv_depthwise_kernel_size", sem.convDepthwiseKernelSize),
+        ]
+        let extractorSizes: [(String, Int)] = [("preprocessor_config.json feature_size", extractor.featureSize),
+                                               ("preprocessor_config.json hop_length", extractor.hopLength)]
+        for (name, value) in sizes + extractorSizes where !(1...limit).contains(value) { throw fail("\(name) is \(value); it must be between 1 and \(limit)") }
+        let counts: [(String, Int)] = [
+            ("num_hidden_layers", numHiddenLayers), ("semantic num_hidden_layers", sem.numHiddenLayers),
+            ("semantic left_max_position_embeddings", sem.leftMaxPositionEmbeddings),
+            ("semantic right_max_position_embeddings", sem.rightMaxPositionEmbeddings),
+        ]
+        for (name, value) in counts where !(0...4096).contains(value) { throw fail("\(name) is \(value); it must be between 0 and 4096") }
+        guard numAttentionHeads % numKeyValueHeads == 0 else {
+            throw fail("num_attention_heads \(numAttentionHeads) is not a multiple of num_key_value_heads \(numKeyValueHeads)")
+        }
+        guard headDim % 2 == 0 else { throw fail("head_dim \(headDim) must be even (rotary embedding)") }
+        guard (1...64).contains(downsamplingRatios.count), downsamplingRatios.allSatisfy({ (1...limit).contains($0) }) else {
+            throw fail("downsampling_ratios \(downsamplingRatios) must be 1 to 64 factors between 1 and \(limit)")
+        }
+        guard (1...16).contains(quantizationLevels.count), quantizationLevels.allSatisfy({ (2...65536).contains($0) }) else {
+            throw fail("quantization_levels \(quantizationLevels) must be 1 to 16 levels between 2 and 65536")
+        }
+        for (name, factors, maximum) in [("downsampling_ratios", downsamplingRatios, 320), ("quantization_levels", quantizationLevels, 65536)] {
+            var product = 1
+            for factor in factors {
+                product *= factor
+                if product > maximum { throw fail("\(name) \(factors) multiply to more than \(maximum)") }
+            }
+        }
+        guard extractor.paddingValue.isFinite else { throw fail("preprocessor_config.json padding_value is \(extractor.paddingValue)") }
+        for (name, value) in [("rms_norm_eps", rmsNormEps), ("semantic layer_norm_eps", sem.layerNormEps), ("rope_theta", ropeParameters.ropeTheta)]
+        where !(value.isFinite && value > 0) {
+            throw fail("\(name) is \(value); it must be a positive finite number")
         }
     }
 }

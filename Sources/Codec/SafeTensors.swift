@@ -31,10 +31,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw CheckpointError.unreadable(url.path, "mmap failed: \(String(cString: strerror(errno)))")
         }
         let raw = UnsafeRawPointer(mapped)
-        let headerLength = Int(UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)))
-        guard headerLength > 0, 8 + headerLength <= length else {
+        let declaredHeaderLength = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+        let headerLength = Int(truncatingIfNeeded: declaredHeaderLength)
+        guard declaredHeaderLength > 0, declaredHeaderLength <= UInt64(length - 8) else {
             munmap(mapped, length)
-            throw CheckpointError.malformed(url.path, "header length \(headerLength) does not fit in \(length) bytes")
+            throw CheckpointError.malformed(url.path, "header length \(declaredHeaderLength) does not fit in \(length) bytes")
         }
         let headerData = Data(bytes: raw + 8, count: headerLength)
         guard let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
@@ -56,10 +57,14 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 throw CheckpointError.malformed(url.path, "tensor \(name) has unsupported dtype \(dtypeName) (F32, F16, BF16 are)")
             }
             let elementSize = dtype == .f32 ? 4 : 2
-            let count = shape.reduce(1, *)
-            guard offsets[1] - offsets[0] == count * elementSize, dataStart + offsets[1] <= length else {
+            // Every number comes from the file: checked for sign and overflow before any pointer arithmetic.
+            var count: Int? = shape.allSatisfy { $0 >= 0 } ? 1 : nil
+            for dimension in shape { count = count.flatMap { $0.multipliedReportingOverflow(by: dimension) }.flatMap { $0.overflow ? nil : $0.partialValue } }
+            let byteCount = count.flatMap { $0.multipliedReportingOverflow(by: elementSize) }.flatMap { $0.overflow ? nil : $0.partialValue }
+            guard let byteCount, offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] - offsets[0] == byteCount,
+                  offsets[1] <= length - dataStart else {
                 munmap(mapped, length)
-                throw CheckpointError.malformed(url.path, "tensor \(name) data range \(offsets) does not match shape \(shape)")
+                throw CheckpointError.malformed(url.path, "tensor \(name) data range \(offsets) does not match shape \(shape) in a file of \(length) bytes")
             }
             entries[name] = Entry(dtype: dtype, shape: shape, byteOffset: dataStart + offsets[0], byteCount: offsets[1] - offsets[0])
         }

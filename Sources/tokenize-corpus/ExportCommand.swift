@@ -16,7 +16,9 @@ struct ExportCommand: ParsableCommand {
             jsonl: train/val.jsonl, {"id", "input_ids", "text_tokens", "speech_tokens", "truncated"} per line, unpadded; \
             the counts are the transcript's and the utterance's before any cut.
             megatron: train/val.bin + .idx (MMIDIDX, int32), one document per utterance, unpadded.
-            All formats put the same utterances in val for the same --seed. export_info.json records the ids used.
+            All formats put the same utterances in val for the same --seed. export_info.json records the token ids \
+            and the utterance ids of each split in row order. The export is staged beside --out and published with \
+            one rename: --out holds a complete export or none.
             """)
 
     @Option(help: "The store.") var store: String
@@ -27,6 +29,8 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Rows for validation (default: 1000, capped at 5% of the rows, at least 1).") var valSize: Int?
     @Option(help: "Seed of the shuffle and the split.") var seed: UInt64 = 0
     @Option(help: "Pad id (default: the tokenizer's EOS).") var padId: Int32?
+    @Flag(help: "Write into a folder that holds files an export did not write (they are left alone; export files are replaced).")
+    var force = false
 
     func run() throws {
         let text = try tokenizer.load()
@@ -35,8 +39,9 @@ struct ExportCommand: ParsableCommand {
         options.valSize = valSize
         options.seed = seed
         options.padId = padId
+        options.force = force
         let started = Date()
-        let summary = try Exporter.export(store: try Store(path: store, create: false), tokenizer: text, options: options, to: out)
+        let summary = try Exporter.export(store: try Store(path: store, access: .read), tokenizer: text, options: options, to: out)
         let v = summary.vocabulary
         let rows = summary.rows["train", default: 0] + summary.rows["val", default: 0]
         print("exported \(rows) rows to \(out) (\(format.rawValue)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")

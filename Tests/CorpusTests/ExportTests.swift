@@ -151,10 +151,11 @@ final class ExportTests: XCTestCase {
         let store = try Self.makeStore(in: directory)
         let tokenizer = TokenizerTests.fixtures.appendingPathComponent("small-llama3").path
         var memmaps: [Data] = []
-        // Leftovers of an earlier, killed export into the same folder are cleared.
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("a"), withIntermediateDirectories: true)
-        for leftover in ["val_input_ids.memmap", "train.bin.partial", "val.lengths.partial"] {
-            XCTAssertTrue(FileManager.default.createFile(atPath: directory.appendingPathComponent("a/" + leftover).path, contents: Data([1])))
+        // The staging folder of an earlier, killed export to the same folder is cleared.
+        let staging = directory.appendingPathComponent("a.export-partial")
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        for leftover in [".tokenize-corpus-export", "val_input_ids.memmap", "train.bin", "val.lengths"] {
+            XCTAssertTrue(FileManager.default.createFile(atPath: staging.appendingPathComponent(leftover).path, contents: Data([1])))
         }
         for (name, seed) in [("a", "5"), ("b", "5"), ("c", "6")] {
             let out = directory.appendingPathComponent(name)
@@ -166,6 +167,7 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(memmaps[0].count, 14 * 64 * 4)
         let written = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("a").path).sorted()
         XCTAssertEqual(written, ["export_info.json", "train_input_ids.memmap", "train_input_ids_shape.npy"], "no val files for --val-size 0")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: staging.path))
         XCTAssertEqual(memmaps[0], memmaps[1])
         XCTAssertNotEqual(memmaps[0], memmaps[2])
     }

@@ -1,19 +1,16 @@
 import Foundation
 
-/// A file written by an export under a `.partial` name and renamed when the export finishes, so that an
-/// interrupted export never leaves a complete-looking file behind.
+/// A file of an export, written inside the export's staging folder (`ExportFolder`), buffered.
 final class ExportFile {
     let path: String
-    private let partialPath: String
     private let fd: Int32
     private var buffer: [UInt8] = []
     private(set) var bytesAppended = 0
 
     init(_ path: String) throws {
         self.path = path
-        partialPath = path + ".partial"
-        fd = open(partialPath, O_RDWR | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw TokenizerError("\(partialPath): cannot create (\(String(cString: strerror(errno))))") }
+        fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw ExportError("\(path): cannot create (\(String(cString: strerror(errno))))") }
     }
 
     deinit { close(fd) }
@@ -39,41 +36,40 @@ final class ExportFile {
         var done = 0
         while done < bytes.count {
             let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
-            guard n > 0 else { throw TokenizerError("\(partialPath): write failed (\(String(cString: strerror(errno))))") }
+            guard n > 0 else { throw ExportError("\(path): write failed (\(String(cString: strerror(errno))))") }
             done += n
         }
     }
 
     /// Sizes the file (sparse), for rows written with `write(_:at:)`.
     func resize(to bytes: Int) throws {
-        guard ftruncate(fd, off_t(bytes)) == 0 else { throw TokenizerError("\(partialPath): cannot size to \(bytes) bytes") }
+        guard ftruncate(fd, off_t(bytes)) == 0 else { throw ExportError("\(path): cannot size to \(bytes) bytes") }
     }
 
     func flush() throws {
         var done = 0
         while done < buffer.count {
             let n = buffer.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + done, $0.count - done) }
-            guard n > 0 else { throw TokenizerError("\(partialPath): write failed (\(String(cString: strerror(errno))))") }
+            guard n > 0 else { throw ExportError("\(path): write failed (\(String(cString: strerror(errno))))") }
             done += n
         }
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Flushes, syncs and takes the final name.
+    /// Flushes and syncs: the folder is published only after every file is on disk.
     func finish() throws {
         try flush()
-        fsync(fd)
-        guard rename(partialPath, path) == 0 else { throw TokenizerError("\(path): cannot rename from \(partialPath)") }
+        guard fsync(fd) == 0 else { throw ExportError("\(path): cannot sync (\(String(cString: strerror(errno))))") }
     }
 
     /// A handle reading back what was appended so far (for files assembled from parts).
     func reopenForReading() throws -> FileHandle {
         try flush()
-        guard let handle = FileHandle(forReadingAtPath: partialPath) else { throw TokenizerError("\(partialPath): cannot reopen") }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ExportError("\(path): cannot reopen") }
         return handle
     }
 
-    func discard() { unlink(partialPath) }
+    func discard() { unlink(path) }
 }
 
 /// A NumPy `.npy` file (format 1.0) holding a 1-D int64 array, as `np.save(path, array.shape)` writes a shape.

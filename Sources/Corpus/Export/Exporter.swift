@@ -58,6 +58,11 @@ public struct ExportOptions: Sendable {
     public var valSize: Int?
     public var seed: UInt64 = 0
     public var padId: Int32?
+    /// Write into a folder that holds files an export did not write (they are left alone).
+    public var force = false
+
+    /// Llama 3's context; longer rows would be mostly padding, and the memmap is rows x max-length x 4 bytes.
+    public static let maxLengthLimit = 131_072
 
     public init(format: ExportFormat) { self.format = format }
 }
@@ -82,9 +87,11 @@ public struct ExportSummary: Codable, Sendable {
     public var paddingFraction = 0.0
     public var vocabulary: LlasaVocabulary
     public var files: [String] = []
+    /// Utterance ids of each split in row order (the memmap's row order for llasa).
+    public var ids: [String: [String]] = [:]
 
     enum CodingKeys: String, CodingKey {
-        case format, store, model, tokenizer, seed, rows, tokens, files, vocabulary
+        case format, store, model, tokenizer, seed, rows, tokens, files, vocabulary, ids
         case maxLength = "max_length", textTokens = "text_tokens", speechTokens = "speech_tokens"
         case truncatedRows = "truncated_rows", paddingFraction = "padding_fraction", rowsWithoutSpeech = "rows_without_speech"
     }
@@ -100,26 +107,49 @@ public struct Exporter {
     }
 
     public static func export(store: Store, tokenizer: TextTokenizer, options: ExportOptions, to directory: String) throws -> ExportSummary {
-        guard options.maxLength > 0 else { throw TokenizerError("--max-length must be positive") }
+        guard (1...ExportOptions.maxLengthLimit).contains(options.maxLength) else {
+            throw ExportError("--max-length \(options.maxLength) is outside 1...\(ExportOptions.maxLengthLimit)")
+        }
         let vocabulary = try LlasaVocabulary(tokenizer: tokenizer, padId: options.padId)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let folder = try ExportFolder(out: directory, force: options.force)
+        do {
+            var summary = try write(store: store, tokenizer: tokenizer, vocabulary: vocabulary, options: options, into: folder)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            summary.files.append("export_info.json")
+            try encoder.encode(summary).write(to: URL(fileURLWithPath: folder.path("export_info.json")))
+            try folder.publish()
+            return summary
+        } catch {
+            folder.discard()
+            throw error
+        }
+    }
+
+    private static func write(store: Store, tokenizer: TextTokenizer, vocabulary: LlasaVocabulary, options: ExportOptions,
+                              into folder: ExportFolder) throws -> ExportSummary {
         var summary = ExportSummary(format: options.format, store: store.path, model: try store.info("model_id"), tokenizer: tokenizer.source,
                                     seed: options.seed, maxLength: options.maxLength, rows: [:], vocabulary: vocabulary)
         var builder = LlasaSequenceBuilder(tokenizer: tokenizer, vocabulary: vocabulary)
         var sink: ExportSink?
         var permutation = RowPermutation(count: 0, seed: options.seed)
         var trainCount = 0, index = 0
+        var trainIDs: [String] = [], valIDs: [String] = []
         try store.forEachDone(counted: { total in
-            guard total > 0 else { throw TokenizerError("\(store.path): no encoded utterances to export") }
+            guard total > 0 else { throw ExportError("\(store.path): no encoded utterances to export") }
             let valCount = options.valSize ?? defaultValSize(rows: total)
             guard valCount >= 0 && valCount < total else {
-                throw TokenizerError("--val-size \(valCount) is outside 0...\(total - 1): the store has \(total) encoded utterances and train needs one")
+                throw ExportError("--val-size \(valCount) is outside 0...\(total - 1): the store has \(total) encoded utterances and train needs one")
             }
             trainCount = total - valCount
             summary.rows = ["train": trainCount, "val": valCount]
             permutation = RowPermutation(count: total, seed: options.seed)
-            sink = try ExportSink(format: options.format, directory: directory, trainRows: trainCount, valRows: valCount,
+            sink = try ExportSink(format: options.format, folder: folder, trainRows: trainCount, valRows: valCount,
                                   maxLength: options.maxLength, padId: vocabulary.padId)
+            if options.format == .llasa {
+                trainIDs = Array(repeating: "", count: trainCount)
+                valIDs = Array(repeating: "", count: valCount)
+            }
         }) { row in
             builder.build(text: row.text, codes: row.codes)
             let ids = builder.ids.prefix(options.maxLength)
@@ -134,16 +164,19 @@ public struct Exporter {
             let position = permutation(index)
             index += 1
             let split: ExportSink.Split = position < trainCount ? .train(position) : .val(position - trainCount)
+            switch (split, options.format) {
+            case let (.train(p), .llasa): trainIDs[p] = row.id
+            case let (.val(p), .llasa): valIDs[p] = row.id
+            case (.train, _): trainIDs.append(row.id)
+            case (.val, _): valIDs.append(row.id)
+            }
             try sink!.write(id: row.id, ids: ids, textTokens: builder.textTokens, speechTokens: row.codes.count,
                             truncated: truncated, to: split)
         }
         summary.files = try sink!.finish()
+        summary.ids = ["train": trainIDs, "val": valIDs]
         let slots = (summary.rows["train"]! + summary.rows["val"]!) * options.maxLength
         if options.format == .llasa && slots > 0 { summary.paddingFraction = Double(slots - summary.tokens) / Double(slots) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(summary).write(to: URL(fileURLWithPath: directory).appendingPathComponent("export_info.json"))
-        summary.files.append("export_info.json")
         return summary
     }
 }
@@ -249,17 +282,10 @@ final class ExportSink {
         }
     }
 
-    init(format: ExportFormat, directory: String, trainRows: Int, valRows: Int, maxLength: Int, padId: Int32) throws {
-        // An earlier export into the same folder must not leave a split behind that this one does not write.
-        for other in ExportFormat.allCases {
-            let names = Self.splitNames.flatMap { Self.fileNames(other, split: $0) + [$0 + ".lengths"] } + ["export_info.json"]
-            for name in names + names.map({ $0 + ".partial" }) {
-                try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
-            }
-        }
+    init(format: ExportFormat, folder: ExportFolder, trainRows: Int, valRows: Int, maxLength: Int, padId: Int32) throws {
         for (split, rows) in zip(Self.splitNames, [trainRows, valRows]) {
             guard rows > 0 else { writers.append(nil); continue }
-            let prefix = (directory as NSString).appendingPathComponent(split)
+            let prefix = folder.path(split)
             names += Self.fileNames(format, split: split)
             switch format {
             case .llasa: writers.append(try LlasaRowsWriter(prefix: prefix, rows: rows, maxLength: maxLength, padId: padId))

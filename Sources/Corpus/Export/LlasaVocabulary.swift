@@ -42,6 +42,11 @@ public struct LlasaVocabulary: Sendable, Codable, Equatable {
         guard let pad = padId ?? tokenizer.eosId else {
             throw TokenizerError("\(tokenizer.source): no EOS token known (no tokenizer_config.json eos_token); pass --pad-id")
         }
+        // The pad id must be a token of the vocabulary the export uses (the tokenizer and the task tokens it adds).
+        let vocabularyEnd = max(next, Int32(tokenizer.vocabularySize))
+        guard pad >= 0 && pad < vocabularyEnd else {
+            throw ExportError("--pad-id \(pad) is not an id of the tokenizer (0..<\(vocabularyEnd), \(tokenizer.source))")
+        }
         self.padId = pad
     }
 

@@ -1,0 +1,137 @@
+import Corpus
+import Foundation
+import XCTest
+
+/// Issue 16, items 7, 11, 12, 13 and 14: `export` refuses what it cannot do well, touches only its own files,
+/// and publishes a whole export or nothing.
+final class ExportSafetyTests: XCTestCase {
+    let tokenizer = TokenizerTests.fixtures.appendingPathComponent("small-llama3").path
+
+    func export(_ store: String, _ out: String, _ extra: [String] = [], format: String = "llasa") throws -> TestEnv.Result {
+        try TestEnv.run(["export", "--store", store, "--tokenizer", tokenizer, "--format", format, "--out", out] + extra)
+    }
+
+    func testOutOfRangeLengthsAndPadIdsAreRefused() throws {
+        let dir = TestEnv.temporaryDirectory("export-bounds")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try ExportTests.makeStore(in: dir)
+        let out = dir.appendingPathComponent("out").path
+        for (flags, message) in [(["--max-length", "9223372036854775807"], "--max-length 9223372036854775807 is outside 1...131072"),
+                                 (["--max-length", "2147483648"], "--max-length 2147483648 is outside 1...131072"),
+                                 (["--max-length", "100000000"], "--max-length 100000000 is outside 1...131072"),
+                                 (["--max-length", "0"], "--max-length 0 is outside 1...131072"),
+                                 (["--pad-id=-7"], "--pad-id -7 is not an id of the tokenizer"),
+                                 (["--pad-id", "99999999"], "--pad-id 99999999 is not an id of the tokenizer")] {
+            let result = try export(store, out, flags)
+            XCTAssertNotEqual(result.status, 0, "\(flags)")
+            XCTAssertTrue(result.stderr.contains(message), "\(flags): \(result.stderr)")
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), "\(flags) wrote files")
+        }
+        let file = dir.appendingPathComponent("a-file").path
+        try "x".write(toFile: file, atomically: true, encoding: .utf8)
+        let onFile = try export(store, file)
+        XCTAssertEqual(onFile.status, 1)
+        XCTAssertEqual(onFile.stderr, "Error: \(file): exists and is not a folder; --out names the folder to write\n")
+    }
+
+    /// Files an export did not write are never deleted: such a folder is refused, and with --force the export
+    /// goes beside them. A previous export is replaced whole (no split of another format left behind).
+    func testOnlyItsOwnFilesAreTouched() throws {
+        let dir = TestEnv.temporaryDirectory("export-foreign")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try ExportTests.makeStore(in: dir)
+        let out = dir.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try "mine".write(to: out.appendingPathComponent("notes.txt"), atomically: true, encoding: .utf8)
+        try "hand-made".write(to: out.appendingPathComponent("val.bin"), atomically: true, encoding: .utf8)
+        let refused = try export(store, out.path)
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("holds files an export did not write (notes.txt)"), refused.stderr)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: out.path)), ["notes.txt", "val.bin"])
+
+        let forced = try export(store, out.path, ["--force"])
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        let files = Set(try FileManager.default.contentsOfDirectory(atPath: out.path))
+        XCTAssertEqual(files, ["notes.txt", "val.bin", "export_info.json", "train_input_ids.memmap", "train_input_ids_shape.npy",
+                               "val_input_ids.memmap", "val_input_ids_shape.npy"])
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("val.bin"), encoding: .utf8), "hand-made")
+
+        // A folder written by an export is replaced whole by the next one.
+        let clean = dir.appendingPathComponent("clean").path
+        XCTAssertEqual(try export(store, clean, format: "megatron").status, 0)
+        XCTAssertEqual(try export(store, clean, format: "jsonl").status, 0)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: clean)), ["train.jsonl", "val.jsonl", "export_info.json"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: clean + ".export-partial"))
+    }
+
+    /// export_info.json lists the utterance ids of each split, in row order.
+    func testExportInfoListsTheIdsInRowOrder() throws {
+        let dir = TestEnv.temporaryDirectory("export-ids")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try ExportTests.makeStore(in: dir)
+        for format in ["llasa", "jsonl"] {
+            let out = dir.appendingPathComponent(format)
+            XCTAssertEqual(try export(store, out.path, format: format).status, 0)
+            let info = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("export_info.json"))) as! [String: Any]
+            let ids = info["ids"] as! [String: [String]]
+            XCTAssertEqual(Set(ids["train"]! + ids["val"]!), Set(ExportTests.utterances.map(\.id)))
+            if format == "jsonl" {
+                let lines = TestEnv.jsonLines(try String(contentsOf: out.appendingPathComponent("train.jsonl"), encoding: .utf8))
+                XCTAssertEqual(lines.map { $0["id"] as! String }, ids["train"]!)
+            } else {
+                // Row r of the memmap holds utterance ids["train"][r]: its first codes show in the row.
+                let base = Int64((info["vocabulary"] as! [String: Any])["speech_base"] as! Int)
+                let rows = ExportTests.rows(try ExportTests.int32s(out.appendingPathComponent("train_input_ids.memmap")), width: 2048)
+                let codes = Dictionary(uniqueKeysWithValues: ExportTests.utterances.map { ($0.id, $0.codes) })
+                XCTAssertEqual(rows.count, ids["train"]!.count)
+                for (row, id) in zip(rows, ids["train"]!) {
+                    let speech = row.filter { $0 >= base && $0 < base + 65536 }
+                    XCTAssertEqual(Array(speech.prefix(3)), codes[id]!.prefix(3).map { Int64($0) + base }, id)
+                }
+            }
+        }
+    }
+
+    /// kill -9 at random moments of an export over a previous one: --out always holds one complete export.
+    func testAKilledExportLeavesTheWholePreviousOrTheWholeNewExport() throws {
+        let dir = TestEnv.temporaryDirectory("export-kill")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let storePath = dir.appendingPathComponent("big.db").path
+        do {
+            let store = try Store(path: storePath)
+            let count = 6000
+            try store.ingest((0..<count).map { ManifestEntry(id: "u\($0)", source: "t", audioPath: "/x/\($0).wav", text: "utterance \($0)") }, problems: [])
+            var generator = SplitMix64(seed: 7)
+            try store.commit((0..<count).map { i in
+                let codes = (0..<(200 + i % 700)).map { _ in Int32(generator.next() % 65536) }
+                return UtteranceResult(id: "u\(i)", outcome: .done(codes: codes, duration: Double(codes.count) / 50, sampleRate: 16000))
+            })
+            try store.close()
+        }
+        let out = dir.appendingPathComponent("out").path
+        XCTAssertEqual(try export(storePath, out, ["--seed", "1"]).status, 0)
+        func seedOfCompleteExport() throws -> Int {
+            let info = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/export_info.json"))) as! [String: Any]
+            for name in info["files"] as! [String] { XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + name), name) }
+            let rows = (info["rows"] as! [String: Int])["train"]!
+            let size = try FileManager.default.attributesOfItem(atPath: out + "/train_input_ids.memmap")[.size] as! Int
+            XCTAssertEqual(size, rows * 2048 * 4)
+            return info["seed"] as! Int
+        }
+        var seeds: Set<Int> = []
+        var generator = SplitMix64(seed: 3)
+        for attempt in 0..<8 {
+            let process = try TestEnv.start(["export", "--store", storePath, "--tokenizer", tokenizer, "--format", "llasa", "--out", out,
+                                             "--seed", "\(attempt + 2)"], quiet: true)
+            usleep(useconds_t(generator.next() % 1_500_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            seeds.insert(try seedOfCompleteExport())
+        }
+        XCTAssertGreaterThan(seeds.count, 0)
+        let last = try export(storePath, out, ["--seed", "99"])
+        XCTAssertEqual(last.status, 0, last.stderr)
+        XCTAssertEqual(try seedOfCompleteExport(), 99)
+    }
+}

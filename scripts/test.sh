@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build -c release
 swift test -c release
+# Hostile inputs and unattended runs, short form (the long form for a release: 200 30).
+bash scripts/stress_test.sh 20 4
 # The Slurm end-to-end test starts munge and Slurm daemons and installs them with apt-get: root only.
 if [ "$(id -u)" -eq 0 ]; then
   bash scripts/slurm_test.sh

@@ -235,12 +235,12 @@ struct Xcodec2EncoderBlock {
 
 /// `Xcodec2Encoder`, the acoustic encoder: conv, strided blocks, snake, conv to hidden_size.
 /// Input [padded samples], output [hidden, frames] channel-major.
-public struct AcousticEncoder {
+struct AcousticEncoder {
     let conv1: Conv1d
     let blocks: [Xcodec2EncoderBlock]
     let snake1: AntiAliasedSnakeBeta
     let conv2: Conv1d
-    public let config: Xcodec2Config
+    let config: Xcodec2Config
 
     init(_ ckpt: Checkpoint, _ prefix: String, config: Xcodec2Config) throws {
         self.config = config
@@ -262,7 +262,7 @@ public struct AcousticEncoder {
         return result
     }
 
-    public func callAsFunction(_ audio: UnsafePointer<Float>, samples: Int, out: UnsafeMutablePointer<Float>, workspace: Workspace) {
+    func callAsFunction(_ audio: UnsafePointer<Float>, samples: Int, out: UnsafeMutablePointer<Float>, workspace: Workspace) {
         workspace.scope {
             var t = samples
             var channels = conv1.outChannels

@@ -30,9 +30,11 @@ public enum CheckpointError: Error, CustomStringConvertible {
 /// `Checkpoint` (a memory mapping or a widened copy), which must outlive it.
 public struct Weight: @unchecked Sendable {
     public let shape: [Int]
-    public let data: UnsafeBufferPointer<Float>
-    public var pointer: UnsafePointer<Float> { data.baseAddress! }
+    let data: UnsafeBufferPointer<Float>
+    var pointer: UnsafePointer<Float> { data.baseAddress! }
     public var count: Int { data.count }
+    /// A copy of the values (for tests and tools, not the hot path).
+    public var values: [Float] { Array(data) }
 }
 
 /// A model folder in the Transformers layout: `config.json`, `preprocessor_config.json` and

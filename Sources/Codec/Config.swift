@@ -133,6 +133,8 @@ public struct Xcodec2Config: Codable, Sendable {
 
     /// Audio samples per code frame.
     public var hopLength: Int { Self.saturatingProduct(downsamplingRatios) }
+    /// The ISTFT head's FFT size, as the reference's config property defines it.
+    public var nFFT: Int { hopLength * 4 }
     /// Number of distinct codes.
     public var codebookSize: Int { Self.saturatingProduct(quantizationLevels) }
 

@@ -1,32 +1,6 @@
 import CFFTW
 import Foundation
 
-/// `nn.GroupNorm` on time-major [t, channels]: statistics over each group's channels and all frames.
-struct GroupNorm {
-    let weight: Weight, bias: Weight, groups: Int, eps: Float
-    init(_ ckpt: Checkpoint, _ prefix: String, groups: Int, channels: Int, eps: Float) throws {
-        weight = try ckpt.weight(prefix + ".weight", [channels])
-        bias = try ckpt.weight(prefix + ".bias", [channels])
-        self.groups = groups
-        self.eps = eps
-    }
-
-    func callAsFunction(_ x: UnsafeMutablePointer<Float>, rows t: Int) {
-        let channels = weight.count, size = channels / groups
-        let g = weight.pointer, b = bias.pointer
-        for group in 0..<groups {
-            let c0 = group * size
-            var sum = 0.0, sq = 0.0
-            for r in 0..<t { for c in c0..<(c0 + size) { let v = Double(x[r * channels + c]); sum += v; sq += v * v } }
-            let n = Double(t * size)
-            let mean = sum / n
-            let variance = max(0, sq / n - mean * mean)
-            let inv = Float(1 / (variance + Double(eps)).squareRoot()), m = Float(mean)
-            for r in 0..<t { for c in c0..<(c0 + size) { x[r * channels + c] = (x[r * channels + c] - m) * inv * g[c] + b[c] } }
-        }
-    }
-}
-
 /// `Xcodec2ResNetBlock`: GroupNorm(32), SiLU, conv k=3, GroupNorm, SiLU, conv k=3, plus the input.
 struct Xcodec2ResNetBlock {
     let norm1: GroupNorm, conv1: Conv1d, norm2: GroupNorm, conv2: Conv1d
@@ -56,27 +30,6 @@ struct Xcodec2ResNetBlock {
     }
 }
 
-/// `Xcodec2RMSNorm`.
-struct RMSNorm {
-    let weight: Weight, eps: Float
-    init(_ ckpt: Checkpoint, _ prefix: String, dim: Int, eps: Float) throws {
-        weight = try ckpt.weight(prefix + ".weight", [dim])
-        self.eps = eps
-    }
-    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>) {
-        let d = weight.count, g = weight.pointer
-        for r in 0..<rows {
-            let row = x + r * d, dst = out + r * d
-            var sq: Float = 0
-            for c in 0..<d { sq += row[c] * row[c] }
-            let inv = 1 / (sq / Float(d) + eps).squareRoot()
-            for c in 0..<d { dst[c] = g[c] * (row[c] * inv) }
-        }
-    }
-}
-
-/// `Xcodec2Attention` as the decoder calls it: RoPE with position ids = head index (the reference's
-/// `arange(num_attention_heads)`: every frame of head h is rotated by angle h * inv_freq, so RoPE carries
 /// no time information), full bidirectional softmax attention.
 struct Xcodec2Attention {
     let qProj: Linear, kProj: Linear, vProj: Linear, oProj: Linear
@@ -110,14 +63,18 @@ struct Xcodec2Attention {
 
     private func rotate(_ x: UnsafeMutablePointer<Float>, rows t: Int, heads count: Int, scratch: UnsafeMutablePointer<Float>) {
         let half = headDim / 2, width = count * headDim
-        for r in 0..<t {
-            for head in 0..<count {
-                let v = x + r * width + head * headDim
-                let c = cosTable.withUnsafeBufferPointer { $0.baseAddress! + head * headDim }
-                let s = sinTable.withUnsafeBufferPointer { $0.baseAddress! + head * headDim }
-                for d in 0..<half { scratch[d] = v[d] * c[d] - v[d + half] * s[d] }
-                for d in half..<headDim { scratch[d] = v[d] * c[d] + v[d - half] * s[d] }
-                v.update(from: scratch, count: headDim)
+        // The table pointers live only inside these closures (an escaped array pointer is undefined).
+        cosTable.withUnsafeBufferPointer { cosines in
+            sinTable.withUnsafeBufferPointer { sines in
+                for r in 0..<t {
+                    for head in 0..<count {
+                        let v = x + r * width + head * headDim
+                        let c = cosines.baseAddress! + head * headDim, s = sines.baseAddress! + head * headDim
+                        for d in 0..<half { scratch[d] = v[d] * c[d] - v[d + half] * s[d] }
+                        for d in half..<headDim { scratch[d] = v[d] * c[d] + v[d - half] * s[d] }
+                        v.update(from: scratch, count: headDim)
+                    }
+                }
             }
         }
     }
@@ -186,7 +143,7 @@ struct Xcodec2ISTFTHead {
     let window: [Float]
 
     init(_ ckpt: Checkpoint, _ prefix: String, config: Xcodec2Config) throws {
-        nFFT = config.hopLength * 4
+        nFFT = config.nFFT
         hop = config.hopLength
         linear = try Linear(ckpt, prefix + ".linear", inFeatures: config.hiddenSize, outFeatures: nFFT + 2)
         let n = nFFT
@@ -226,9 +183,9 @@ struct Xcodec2ISTFTHead {
     }
 }
 
-/// `Xcodec2Decoder` (with the quantizer's `project_out`), as `Xcodec2Model.decode` runs it: codes -> FSQ codebook -> `project_out` -> `Xcodec2Decoder` -> 16 kHz audio.
-public struct Xcodec2Decoder {
-    let projectOut: Linear
+/// `Xcodec2Decoder` (the Vocos backbone and ISTFT head under `acoustic_decoder`): the quantizer's `from_codes`
+/// output [t, quantization_dim] -> 16 kHz audio [t * hop].
+struct Xcodec2Decoder {
     let fc: Linear
     let embed: Conv1d
     let priorNet: [Xcodec2ResNetBlock]
@@ -236,19 +193,11 @@ public struct Xcodec2Decoder {
     let postNet: [Xcodec2ResNetBlock]
     let norm: LayerNorm
     let head: Xcodec2ISTFTHead
-    let levels: [Int], basis: [Int]
-    let hidden: Int, quantizationDim: Int
+    let hidden: Int
 
-    init(_ ckpt: Checkpoint, config: Xcodec2Config) throws {
+    init(_ ckpt: Checkpoint, _ prefix: String, config: Xcodec2Config) throws {
         let h = config.hiddenSize
         hidden = h
-        quantizationDim = config.quantizationDim
-        levels = config.quantizationLevels
-        var b = [Int](), running = 1
-        for level in levels { b.append(running); running *= level }
-        basis = b
-        projectOut = try Linear(ckpt, "quantizer.project_out", inFeatures: levels.count, outFeatures: config.quantizationDim)
-        let prefix = "acoustic_decoder"
         fc = try Linear(ckpt, prefix + ".fc", inFeatures: config.quantizationDim, outFeatures: h)
         embed = try Conv1d(ckpt, prefix + ".embed", inChannels: h, outChannels: h, kernel: 7, padding: 3)
         priorNet = try (0..<2).map { try Xcodec2ResNetBlock(ckpt, "\(prefix).prior_net.\($0)", channels: h) }
@@ -258,22 +207,8 @@ public struct Xcodec2Decoder {
         head = try Xcodec2ISTFTHead(ckpt, prefix + ".head", config: config)
     }
 
-    public var codebookSize: Int { levels.reduce(1, *) }
-
-    /// codes (each in 0..<codebookSize, checked by the caller) -> audio [codes.count * hop].
-    func callAsFunction(_ codes: UnsafeBufferPointer<Int32>, audio: UnsafeMutablePointer<Float>, workspace: Workspace) {
-        let t = codes.count, dims = levels.count
+    func callAsFunction(_ projected: UnsafePointer<Float>, rows t: Int, audio: UnsafeMutablePointer<Float>, workspace: Workspace) {
         workspace.scope {
-            let latent = workspace.take(t * dims)
-            for f in 0..<t {
-                let code = Int(codes[f])
-                for d in 0..<dims {
-                    let half = levels[d] / 2
-                    latent[f * dims + d] = Float((code / basis[d]) % levels[d] - half) / Float(half)
-                }
-            }
-            let projected = workspace.take(t * quantizationDim)
-            projectOut(latent, rows: t, out: projected)
             let x = workspace.take(t * hidden), y = workspace.take(t * hidden)
             fc(projected, rows: t, out: y)
             embed.timeMajor(y, length: t, out: x, workspace: workspace)

@@ -1,26 +1,17 @@
 import Foundation
 
-/// Floating-point operations (2 per multiply-add) of the matrix products and convolutions of one
-/// encode, counted from the config the way torch's FLOP counter counts them (elementwise work and
-/// softmax are not counted).
-public struct EncodeFLOPs: Sendable, Codable {
-    public var features = 0.0, semanticEncoder = 0.0, acousticEncoder = 0.0, quantizer = 0.0
-    public var total: Double { features + semanticEncoder + acousticEncoder + quantizer }
-
-    enum CodingKeys: String, CodingKey {
-        case features, semanticEncoder = "semantic_encoder", acousticEncoder = "acoustic_encoder", quantizer
-    }
-}
-
 extension Xcodec2Model {
-    public func encodeFLOPs(samples audioSamples: Int) -> EncodeFLOPs {
+    /// Floating-point operations (2 per multiply-add) of the matrix products and convolutions of one
+    /// encode, counted from the config the way torch's FLOP counter counts them (elementwise work and
+    /// softmax are not counted).
+    public func encodeFLOPs(samples audioSamples: Int) -> EncodeStages {
         let fe = featureExtractor
         let samples = Double(fe.paddedLength(samples: audioSamples))
         let t = Double(fe.frameCount(samples: audioSamples))
         let sem = config.semanticModelConfig
         let d = Double(sem.hiddenSize), i = Double(sem.intermediateSize)
         let p = Double(sem.leftMaxPositionEmbeddings + sem.rightMaxPositionEmbeddings + 1)
-        var flops = EncodeFLOPs()
+        var flops = EncodeStages()
         // Features: mel filterbank product and the 512-point FFTs (5 N log2 N per real transform / 2).
         let kaldiFrames = 2 * t
         flops.features = kaldiFrames * (2 * 257 * Double(fe.numMelBins) + 2.5 * 512 * 9)

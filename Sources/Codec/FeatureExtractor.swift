@@ -68,7 +68,7 @@ public final class Xcodec2FeatureExtractor: @unchecked Sendable {
 
     /// Writes the padded waveform (`paddedLength(samples:)` values) to `padded` and the stacked,
     /// normalised fbank features ([frames, 2 * mel bins], row-major) to `features`.
-    public func callAsFunction(_ audio: UnsafeBufferPointer<Float>, padded: UnsafeMutablePointer<Float>,
+    func callAsFunction(_ audio: UnsafeBufferPointer<Float>, padded: UnsafeMutablePointer<Float>,
                                features: UnsafeMutablePointer<Float>, workspace: Workspace) {
         let lp = paddedLength(samples: audio.count)
         padded.update(from: audio.baseAddress!, count: audio.count)

@@ -2,10 +2,10 @@ import CBLAS
 import Foundation
 
 /// Dense kernels over contiguous row-major Float storage, built on `cblas_sgemm`.
-public enum Kernels {
+enum Kernels {
     /// C[m, n] = alpha * op(A) * op(B) + beta * C, row-major.
     @inline(__always)
-    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+    static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                             alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                             b: UnsafePointer<Float>, ldb: Int,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -14,7 +14,7 @@ public enum Kernels {
     }
 
     /// `nn.Linear` on time-major rows: out[rows, outF] = x[rows, inF] * W[outF, inF]^T + bias.
-    public static func linear(_ x: UnsafePointer<Float>, rows: Int, weight: Weight, bias: Weight?, out: UnsafeMutablePointer<Float>) {
+    static func linear(_ x: UnsafePointer<Float>, rows: Int, weight: Weight, bias: Weight?, out: UnsafeMutablePointer<Float>) {
         let outF = weight.shape[0], inF = weight.shape[1]
         if let bias { broadcastRows(bias.pointer, rows: rows, cols: outF, into: out) }
         gemm(transB: true, m: rows, n: outF, k: inF, a: x, lda: inF, b: weight.pointer, ldb: inF,
@@ -22,19 +22,19 @@ public enum Kernels {
     }
 
     /// out[r, c] = v[c] for every row.
-    public static func broadcastRows(_ v: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
+    static func broadcastRows(_ v: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
         for r in 0..<rows { (out + r * cols).update(from: v, count: cols) }
     }
 
     /// out[c, t] = v[c] for every column (channel-major bias).
-    public static func broadcastColumns(_ v: UnsafePointer<Float>, channels: Int, length: Int, ld: Int,
+    static func broadcastColumns(_ v: UnsafePointer<Float>, channels: Int, length: Int, ld: Int,
                                         into out: UnsafeMutablePointer<Float>) {
         for c in 0..<channels { (out + c * ld).update(repeating: v[c], count: length) }
     }
 
     /// x += y, elementwise.
     @inline(__always)
-    public static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+    static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
         var i = 0
         while i + 8 <= count {
             let a = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
@@ -47,7 +47,7 @@ public enum Kernels {
 
     /// x *= factor, elementwise.
     @inline(__always)
-    public static func scale(_ x: UnsafeMutablePointer<Float>, by factor: Float, count: Int) {
+    static func scale(_ x: UnsafeMutablePointer<Float>, by factor: Float, count: Int) {
         let s = SIMD8<Float>(repeating: factor)
         var i = 0
         while i + 8 <= count {
@@ -60,7 +60,7 @@ public enum Kernels {
 
     /// x = x * scale + y, elementwise (the conformer's half-step residuals).
     @inline(__always)
-    public static func scaleAdd(_ x: UnsafeMutablePointer<Float>, scale: Float, _ y: UnsafePointer<Float>, count: Int) {
+    static func scaleAdd(_ x: UnsafeMutablePointer<Float>, scale: Float, _ y: UnsafePointer<Float>, count: Int) {
         let s = SIMD8<Float>(repeating: scale)
         var i = 0
         while i + 8 <= count {
@@ -73,7 +73,7 @@ public enum Kernels {
     }
 
     /// `nn.LayerNorm` over the last axis of [rows, cols], written to `out` (may alias `x`).
-    public static func layerNorm(_ x: UnsafePointer<Float>, rows: Int, cols: Int, weight: Weight, bias: Weight,
+    static func layerNorm(_ x: UnsafePointer<Float>, rows: Int, cols: Int, weight: Weight, bias: Weight,
                                  eps: Float, out: UnsafeMutablePointer<Float>) {
         let g = weight.pointer, b = bias.pointer
         for r in 0..<rows {
@@ -89,7 +89,7 @@ public enum Kernels {
     }
 
     /// SiLU (swish) in place.
-    public static func silu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    static func silu(_ x: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 8 <= count {
             let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
@@ -100,12 +100,12 @@ public enum Kernels {
     }
 
     /// ReLU in place.
-    public static func relu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    static func relu(_ x: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count where x[i] < 0 { x[i] = 0 }
     }
 
     /// Numerically stable softmax of one row in place.
-    public static func softmaxRow(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    static func softmaxRow(_ x: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         var maxima = SIMD8<Float>(repeating: -.infinity)
         while i + 8 <= count {
@@ -132,7 +132,7 @@ public enum Kernels {
     }
 
     /// Transpose [rows, cols] into [cols, rows].
-    public static func transpose(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
+    static func transpose(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
         let tile = 32
         var r0 = 0
         while r0 < rows {
@@ -151,7 +151,7 @@ public enum Kernels {
 extension Kernels {
     /// dst += a * b, elementwise.
     @inline(__always)
-    public static func multiplyAdd(_ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+    static func multiplyAdd(_ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
         var i = 0
         while i + 8 <= count {
             let x = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
@@ -165,9 +165,9 @@ extension Kernels {
 }
 
 /// Fork-join over a worker's own threads.
-public enum Parallel {
+enum Parallel {
     /// Runs `body(i)` for i in 0..<count, concurrently when count > 1. Each index must touch disjoint memory.
-    public static func run(_ count: Int, _ body: (Int) -> Void) {
+    static func run(_ count: Int, _ body: (Int) -> Void) {
         if count <= 1 { return body(0) }
         withoutActuallyEscaping(body) { escapable in
             let box = UncheckedSendable(escapable)

@@ -1,32 +1,5 @@
 import Foundation
 
-/// Weight of `prefix.weight` / `prefix.bias` for an `nn.LayerNorm`.
-struct LayerNorm {
-    let weight: Weight, bias: Weight, eps: Float
-    init(_ ckpt: Checkpoint, _ prefix: String, dim: Int, eps: Float) throws {
-        weight = try ckpt.weight(prefix + ".weight", [dim])
-        bias = try ckpt.weight(prefix + ".bias", [dim])
-        self.eps = eps
-    }
-    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>) {
-        Kernels.layerNorm(x, rows: rows, cols: weight.count, weight: weight, bias: bias, eps: eps, out: out)
-    }
-}
-
-/// An `nn.Linear` (weight [out, in], optional bias).
-struct Linear {
-    let weight: Weight, bias: Weight?
-    init(_ ckpt: Checkpoint, _ prefix: String, inFeatures: Int, outFeatures: Int, bias hasBias: Bool = true) throws {
-        weight = try ckpt.weight(prefix + ".weight", [outFeatures, inFeatures])
-        bias = hasBias ? try ckpt.weight(prefix + ".bias", [outFeatures]) : nil
-    }
-    var inFeatures: Int { weight.shape[1] }
-    var outFeatures: Int { weight.shape[0] }
-    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>) {
-        Kernels.linear(x, rows: rows, weight: weight, bias: bias, out: out)
-    }
-}
-
 /// `Wav2Vec2BertFeedForward`: intermediate_dense, swish, output_dense.
 struct Wav2Vec2BertFeedForward {
     let intermediateDense: Linear, outputDense: Linear
@@ -211,11 +184,11 @@ struct Wav2Vec2BertEncoderLayer {
 
 /// `Wav2Vec2BertModel` as X-Codec2 uses it: feature_projection, then the conformer layers; the output
 /// is `last_hidden_state` ([frames, hidden], time-major).
-public struct SemanticEncoder {
+struct SemanticEncoder {
     let featureProjectionLayerNorm: LayerNorm
     let featureProjection: Linear
     let layers: [Wav2Vec2BertEncoderLayer]
-    public let config: Wav2Vec2BertConfig
+    let config: Wav2Vec2BertConfig
 
     init(_ ckpt: Checkpoint, _ prefix: String, config: Wav2Vec2BertConfig) throws {
         self.config = config
@@ -231,7 +204,7 @@ public struct SemanticEncoder {
     }
 
     /// features [t, featureProjectionInputDim] -> out [t, hidden].
-    public func callAsFunction(_ features: UnsafePointer<Float>, rows t: Int, out: UnsafeMutablePointer<Float>, workspace: Workspace) {
+    func callAsFunction(_ features: UnsafePointer<Float>, rows t: Int, out: UnsafeMutablePointer<Float>, workspace: Workspace) {
         workspace.scope {
             let normed = workspace.take(t * config.featureProjectionInputDim)
             featureProjectionLayerNorm(features, rows: t, out: normed)
@@ -242,7 +215,7 @@ public struct SemanticEncoder {
 }
 
 /// `Xcodec2SemanticAdapter`: four k=3 convolutions with a ReLU residual, applied time-major.
-public struct SemanticAdapter {
+struct SemanticAdapter {
     let conv1: Conv1d, conv2: Conv1d, conv3: Conv1d, conv4: Conv1d
     let channels: Int
 
@@ -255,7 +228,7 @@ public struct SemanticAdapter {
     }
 
     /// x [t, c] -> out [t, c].
-    public func callAsFunction(_ x: UnsafePointer<Float>, rows t: Int, out: UnsafeMutablePointer<Float>, workspace: Workspace) {
+    func callAsFunction(_ x: UnsafePointer<Float>, rows t: Int, out: UnsafeMutablePointer<Float>, workspace: Workspace) {
         let n = t * channels
         workspace.scope {
             let a = workspace.take(n), b = workspace.take(n)

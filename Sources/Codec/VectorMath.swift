@@ -1,7 +1,7 @@
 /// Vectorised transcendental functions on SIMD8<Float> (Cephes-style range reduction and polynomials),
 /// accurate to a few ulp over the ranges the codec produces.
-public enum VectorMath {
-    public typealias V = SIMD8<Float>
+enum VectorMath {
+    typealias V = SIMD8<Float>
 
     /// 1.5 * 2^23: adding it to a float of magnitude below 2^22 leaves round-to-nearest-even(x) in the
     /// low mantissa bits, so integer conversion is a subtraction of bit patterns (Swift's generic
@@ -26,7 +26,7 @@ public enum VectorMath {
 
     /// e^x, relative error below 2 ulp for |x| < 87.
     @inline(__always)
-    public static func exp(_ input: V) -> V {
+    static func exp(_ input: V) -> V {
         var x0 = input.replacing(with: -87.3, where: input .< -87.3)
         x0.replace(with: 88.3, where: x0 .> 88.3)
         // n = round(x / ln 2) leaves |r| <= ln(2) / 2, where the polynomial is accurate.
@@ -47,7 +47,7 @@ public enum VectorMath {
     /// sin(x): reduction by multiples of pi in three exact parts (good to |x| ~ 1e5), then the odd
     /// Taylor polynomial to degree 13 on [-pi/2, pi/2].
     @inline(__always)
-    public static func sin(_ x: V) -> V {
+    static func sin(_ x: V) -> V {
         let q = roundToInteger(x * 0.318309886183790671)
         var r = x - q * 3.140625
         r = r - q * 9.67502593994140625e-4
@@ -66,5 +66,5 @@ public enum VectorMath {
 
     /// 1 / (1 + e^-x).
     @inline(__always)
-    public static func sigmoid(_ x: V) -> V { 1 / (1 + exp(-x)) }
+    static func sigmoid(_ x: V) -> V { 1 / (1 + exp(-x)) }
 }

@@ -25,7 +25,7 @@ public final class Workspace {
     }
 
     /// `count` floats, 16-float aligned within the block, uninitialised.
-    public func take(_ count: Int) -> UnsafeMutablePointer<Float> {
+    func take(_ count: Int) -> UnsafeMutablePointer<Float> {
         let rounded = (count + 15) & ~15
         if top + rounded <= capacity {
             defer { top += rounded; highWater = max(highWater, top) }
@@ -39,14 +39,14 @@ public final class Workspace {
     }
 
     /// Zero-filled `count` floats.
-    public func takeZeroed(_ count: Int) -> UnsafeMutablePointer<Float> {
+    func takeZeroed(_ count: Int) -> UnsafeMutablePointer<Float> {
         let p = take(count)
         p.initialize(repeating: 0, count: count)
         return p
     }
 
     /// Runs `body`; every buffer taken inside it is released afterwards.
-    public func scope<R>(_ body: () throws -> R) rethrows -> R {
+    func scope<R>(_ body: () throws -> R) rethrows -> R {
         let mark = top, chunks = overflow.count
         defer {
             top = mark
@@ -60,7 +60,7 @@ public final class Workspace {
     }
 
     /// Between utterances: grows the block to hold everything the last one needed.
-    public func reset() {
+    func reset() {
         top = 0
         for chunk in overflow { chunk.pointer.deallocate() }
         overflow.removeAll()

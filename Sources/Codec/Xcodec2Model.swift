@@ -1,8 +1,8 @@
 import CBLAS
 import Foundation
 
-/// Seconds spent in each encode stage.
-public struct EncodeTimings: Sendable, Codable {
+/// One number per encode stage: seconds in `bench`, FLOPs in `encodeFLOPs`.
+public struct EncodeStages: Sendable, Codable {
     public var features = 0.0, semanticEncoder = 0.0, acousticEncoder = 0.0, quantizer = 0.0
     public var total: Double { features + semanticEncoder + acousticEncoder + quantizer }
 
@@ -11,6 +11,12 @@ public struct EncodeTimings: Sendable, Codable {
         self.semanticEncoder = semanticEncoder
         self.acousticEncoder = acousticEncoder
         self.quantizer = quantizer
+    }
+
+    /// The stage-by-stage median of several records.
+    public static func median(_ records: [EncodeStages], using median: ([Double]) -> Double) -> EncodeStages {
+        EncodeStages(features: median(records.map(\.features)), semanticEncoder: median(records.map(\.semanticEncoder)),
+                     acousticEncoder: median(records.map(\.acousticEncoder)), quantizer: median(records.map(\.quantizer)))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -47,7 +53,6 @@ struct EncodePath {
     let semanticAdapter: SemanticAdapter
     let acousticEncoder: AcousticEncoder
     let fcEncoder: Linear
-    let quantizer: Quantizer
 
     /// Prefixes of the tensors it owns; anything else under them is unexpected.
     static let prefixes = ["semantic_encoder.", "semantic_adapter.", "acoustic_encoder.", "fc_encoder.", "quantizer.project_in."]
@@ -58,7 +63,6 @@ struct EncodePath {
         semanticAdapter = try SemanticAdapter(checkpoint, "semantic_adapter", channels: semantic.hiddenSize)
         acousticEncoder = try AcousticEncoder(checkpoint, "acoustic_encoder", config: config)
         fcEncoder = try Linear(checkpoint, "fc_encoder", inFeatures: config.quantizationDim, outFeatures: config.quantizationDim)
-        quantizer = try Quantizer(checkpoint, "quantizer", config: config)
     }
 }
 
@@ -89,6 +93,7 @@ public final class Xcodec2Model: @unchecked Sendable {
     public let featureExtractor: Xcodec2FeatureExtractor
     let checkpoint: Checkpoint
     let encodePath: EncodePath?
+    let quantizer: Quantizer
     let decoder: Xcodec2Decoder?
 
     public init(directory: URL, parts: Parts = .encoder) throws {
@@ -117,7 +122,8 @@ public final class Xcodec2Model: @unchecked Sendable {
         featureExtractor = Xcodec2FeatureExtractor(config: extractorConfig)
         checkpoint = try Checkpoint(directory: directory)
         encodePath = parts.contains(.encoder) ? try EncodePath(checkpoint, config: config) : nil
-        decoder = parts.contains(.decoder) ? try Xcodec2Decoder(checkpoint, config: config) : nil
+        quantizer = try Quantizer(checkpoint, "quantizer", config: config, parts: parts)
+        decoder = parts.contains(.decoder) ? try Xcodec2Decoder(checkpoint, "acoustic_decoder", config: config) : nil
         var prefixes: [String] = []
         if parts.contains(.encoder) { prefixes += EncodePath.prefixes }
         if parts.contains(.decoder) { prefixes += ["acoustic_decoder.", "quantizer.project_out."] }
@@ -139,7 +145,13 @@ public final class Xcodec2Model: @unchecked Sendable {
         let narrow = codes.map { Int32($0) }
         var audio = [Float](repeating: 0, count: codes.count * config.hopLength)
         narrow.withUnsafeBufferPointer { c in
-            audio.withUnsafeMutableBufferPointer { decoder(c, audio: $0.baseAddress!, workspace: workspace) }
+            audio.withUnsafeMutableBufferPointer { out in
+                workspace.scope {
+                    let projected = workspace.take(c.count * config.quantizationDim)
+                    quantizer.fromCodes(c, out: projected, workspace: workspace)
+                    decoder(projected, rows: c.count, audio: out.baseAddress!, workspace: workspace)
+                }
+            }
         }
         return audio
     }
@@ -157,9 +169,28 @@ public final class Xcodec2Model: @unchecked Sendable {
     public var sampleRate: Int { config.samplingRate }
 
     /// Codes for 16 kHz mono `audio`: one per `hopLength` samples (after the extractor's padding).
-    public func encode(_ audio: UnsafeBufferPointer<Float>, workspace: Workspace,
-                       timings: UnsafeMutablePointer<EncodeTimings>? = nil,
-                       trace: UnsafeMutablePointer<EncodeTrace>? = nil) throws -> [Int32] {
+    public func encode(_ audio: [Float], workspace: Workspace) throws -> [Int32] {
+        try audio.withUnsafeBufferPointer { try encode($0, workspace: workspace, timings: nil, trace: nil) }
+    }
+
+    /// The same, adding each stage's seconds to `timings`.
+    public func encode(_ audio: [Float], workspace: Workspace, timings: inout EncodeStages) throws -> [Int32] {
+        try audio.withUnsafeBufferPointer { samples in
+            try withUnsafeMutablePointer(to: &timings) { try encode(samples, workspace: workspace, timings: $0, trace: nil) }
+        }
+    }
+
+    /// The same, with every intermediate tensor (for parity tests).
+    public func encodeTraced(_ audio: [Float], workspace: Workspace) throws -> (codes: [Int32], trace: EncodeTrace) {
+        var trace = EncodeTrace()
+        let codes = try audio.withUnsafeBufferPointer { samples in
+            try withUnsafeMutablePointer(to: &trace) { try encode(samples, workspace: workspace, timings: nil, trace: $0) }
+        }
+        return (codes, trace)
+    }
+
+    func encode(_ audio: UnsafeBufferPointer<Float>, workspace: Workspace, timings: UnsafeMutablePointer<EncodeStages>?,
+                trace: UnsafeMutablePointer<EncodeTrace>?) throws -> [Int32] {
         guard let path = encodePath else { preconditionFailure("model loaded without its encoder") }
         defer { workspace.reset() }
         let fe = featureExtractor
@@ -198,10 +229,10 @@ public final class Xcodec2Model: @unchecked Sendable {
             Kernels.gemm(transA: true, transB: true, m: frames, n: q, k: h, a: acoustic, lda: frames, b: w + hs, ldb: q,
                          beta: 1, c: fused, ldc: q)
             trace?.pointee.record("fused", fused, count: frames * q)
-            let projected = workspace.take(frames * path.quantizer.dimensions)
+            let projected = workspace.take(frames * quantizer.dimensions)
             var codes = [Int32](repeating: 0, count: frames)
-            codes.withUnsafeMutableBufferPointer { path.quantizer.encode(fused, frames: frames, projected: projected, codes: $0.baseAddress!) }
-            trace?.pointee.record("projected", projected, count: frames * path.quantizer.dimensions)
+            codes.withUnsafeMutableBufferPointer { quantizer.encode(fused, frames: frames, projected: projected, codes: $0.baseAddress!) }
+            trace?.pointee.record("projected", projected, count: frames * quantizer.dimensions)
             timings?.pointee.quantizer += clock.lap()
             return codes
         }

@@ -38,8 +38,8 @@ struct BenchCommand: ParsableCommand {
         let threads: Int
         let encodeSeconds: Double
         let rtf: Double
-        let stages: EncodeTimings
-        let flops: EncodeFLOPs
+        let stages: EncodeStages
+        let flops: EncodeStages
         let gflopsPerSecond: Double
         let sgemmPeakGFLOPS: Double
         let decodeSeconds: Double?
@@ -60,7 +60,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         BLAS.setThreads(threads)
         if decodeOnly { return try benchDecoder() }
-        let codec = try Xcodec2Model(directory: ModelLocator.resolve(model.model), parts: decode ? .all : .encoder)
+        let codec = try model.load(decode ? .all : .encoder)
         var audio: [Float]
         if let path = self.audio {
             audio = try AudioFile.read(path, targetRate: codec.sampleRate).samples
@@ -73,11 +73,11 @@ struct BenchCommand: ParsableCommand {
             audio = SyntheticSpeech.generate(seconds: seconds, sampleRate: codec.sampleRate)
         }
         let workspace = Workspace(threads: threads)
-        var all: [EncodeTimings] = []
+        var all: [EncodeStages] = []
         var decodeTimes: [Double] = []
         for run in 0...runs {
-            var timings = EncodeTimings()
-            let codes = try audio.withUnsafeBufferPointer { try codec.encode($0, workspace: workspace, timings: &timings) }
+            var timings = EncodeStages()
+            let codes = try codec.encode(audio, workspace: workspace, timings: &timings)
             var decodeSeconds = 0.0
             if decode {
                 decodeSeconds = try measureSeconds { try codec.decode(codes.map(Int.init), workspace: workspace) }.1
@@ -87,8 +87,7 @@ struct BenchCommand: ParsableCommand {
                 decodeTimes.append(decodeSeconds)
             }
         }
-        let stages = EncodeTimings(features: median(all.map(\.features)), semanticEncoder: median(all.map(\.semanticEncoder)),
-                                   acousticEncoder: median(all.map(\.acousticEncoder)), quantizer: median(all.map(\.quantizer)))
+        let stages = EncodeStages.median(all, using: median)
         let encode = median(all.map(\.total))
         let flops = codec.encodeFLOPs(samples: audio.count)
         let peak = BLAS.measuredPeakGFLOPS()
@@ -124,7 +123,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     private func benchDecoder() throws {
-        let codec = try Xcodec2Model(directory: ModelLocator.resolve(model.model), parts: .decoder)
+        let codec = try model.load(.decoder)
         var generator = SplitMix64(seed: 7)
         let codes = (0..<Int(seconds * 50)).map { _ in Int(generator.next() % 65536) }
         let workspace = Workspace(threads: threads)

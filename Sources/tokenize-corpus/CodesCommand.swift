@@ -15,10 +15,10 @@ struct CodesCommand: ParsableCommand {
     @OptionGroup var model: ModelOption
 
     func run() throws {
-        let codec = try model.load()
+        let codec = try model.load(.encoder)
         let decoded = try AudioFile.read(audio, targetRate: codec.sampleRate)
         let workspace = Workspace(threads: ProcessInfo.processInfo.activeProcessorCount)
-        let codes = try decoded.samples.withUnsafeBufferPointer { try codec.encode($0, workspace: workspace) }
+        let codes = try codec.encode(decoded.samples, workspace: workspace)
         print(CodesJSON.line(path: audio, sampleRate: decoded.sourceRate, numSamples: decoded.samples.count,
                              duration: decoded.duration, codes: codes))
     }

@@ -52,7 +52,7 @@ struct DecodeCommand: ParsableCommand {
 
     func run() throws {
         let values = try loadCodes()
-        let codec = try Xcodec2Model(directory: ModelLocator.resolve(model.model), parts: .decoder)
+        let codec = try model.load(.decoder)
         let audio = try codec.decode(values, workspace: Workspace())
         try AudioWriter.write(audio, sampleRate: codec.sampleRate, to: out, sample: pcm16 ? .pcm16 : .float32)
     }
@@ -76,10 +76,10 @@ struct RoundtripCommand: ParsableCommand {
     var pcm16 = false
 
     func run() throws {
-        let codec = try Xcodec2Model(directory: ModelLocator.resolve(model.model), parts: .all)
+        let codec = try model.load(.all)
         let decoded = try AudioFile.read(audio, targetRate: codec.sampleRate)
         let workspace = Workspace(threads: ProcessInfo.processInfo.activeProcessorCount)
-        let codes = try decoded.samples.withUnsafeBufferPointer { try codec.encode($0, workspace: workspace) }
+        let codes = try codec.encode(decoded.samples, workspace: workspace)
         var output = try codec.decode(codes.map(Int.init), workspace: workspace)
         // The decoder returns whole frames; trim the extractor's padding back to the input length.
         if output.count > decoded.samples.count { output.removeSubrange(decoded.samples.count...) }

@@ -8,8 +8,14 @@ struct ModelOption: ParsableArguments {
     @Option(name: .long, help: "Model folder (config.json, model.safetensors, preprocessor_config.json) or a Hub id in the local Hugging Face cache, e.g. hf-audio/xcodec2.")
     var model: String
 
-    func load() throws -> Xcodec2Model {
-        try Xcodec2Model(directory: ModelLocator.resolve(model))
+    /// The one way every command finds its model: a folder as it is, a Hub id from the cache, fetched into the
+    /// cache when it is not there yet (unless HF_HUB_OFFLINE=1), with progress on stderr.
+    func directory() throws -> URL {
+        try ModelLocator.resolve(model, download: true, log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+    }
+
+    func load(_ parts: Xcodec2Model.Parts) throws -> Xcodec2Model {
+        try Xcodec2Model(directory: directory(), parts: parts)
     }
 }
 

@@ -16,9 +16,7 @@ final class EncoderParityTests: XCTestCase {
         let model = try Fixtures.model(name)
         let expected = try Fixtures.expected(name, clip)
         let audio = try AudioFile.read(Fixtures.clip(clip))
-        var trace = EncodeTrace()
-        let workspace = Workspace(threads: threads)
-        let codes = try audio.samples.withUnsafeBufferPointer { try model.encode($0, workspace: workspace, trace: &trace) }
+        let (codes, trace) = try model.encodeTraced(audio.samples, workspace: Workspace(threads: threads))
         let frames = codes.count
         let hs = model.config.semanticModelConfig.hiddenSize
         let label = "\(name)/\(clip)"

@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "tokenize-corpus",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tokenize-corpus", targets: ["tokenize-corpus"]),
         .library(name: "Codec", targets: ["Codec"]),
@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "Corpus", dependencies: [
             "Codec", "CSndFile", "CSoxr",
             .product(name: "GRDB", package: "GRDB.swift"),
-        ], resources: [.embedInCode("schema.sql")]),
+        ], resources: [.embedInCode("Migrations/v1.sql")]),
         .executableTarget(name: "tokenize-corpus", dependencies: [
             "Codec", "Corpus",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -36,7 +36,9 @@ let package = Package(
         .testTarget(name: "CodecTests", dependencies: ["Codec", "Corpus"],
                     resources: [.copy("Fixtures")]),
         // Depends on the executable so that `swift test` builds it for the subprocess tests.
-        .testTarget(name: "CorpusTests", dependencies: ["Codec", "Corpus", "tokenize-corpus"],
+        .testTarget(name: "CorpusTests", dependencies: [
+            "Codec", "Corpus", "tokenize-corpus", .product(name: "GRDB", package: "GRDB.swift"),
+        ],
                     exclude: ["fake_hub.py", "Fixtures"]),
     ]
 )

@@ -5,11 +5,8 @@ import Foundation
 /// It tells models apart; it is not a cryptographic hash.
 public enum ModelFingerprint {
     public static func of(directory: URL) throws -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ bytes: UnsafeRawBufferPointer) {
-            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        }
-        func mix(_ data: Data) { data.withUnsafeBytes { mix($0) } }
+        var hash = FNV1a()
+        func mix(_ data: Data) { hash.mix(data) }
         let fm = FileManager.default
         for name in ["config.json", "preprocessor_config.json"] {
             if let data = fm.contents(atPath: directory.appendingPathComponent(name).path) { mix(data) }
@@ -33,6 +30,6 @@ public enum ModelFingerprint {
                 offset += 16 << 20
             }
         }
-        return String(format: "%016llx", hash)
+        return String(format: "%016llx", hash.value)
     }
 }

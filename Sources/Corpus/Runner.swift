@@ -1,21 +1,28 @@
 import Codec
 import Foundation
+import Synchronization
 
 /// Set from a signal handler; read by the pipeline to stop taking work.
 public enum StopSignal {
-    nonisolated(unsafe) public static var received: Int32 = 0
+    /// The signal that asked the run to stop, 0 while none did. Atomic: the handler writes it while every
+    /// worker thread reads it.
+    private static let state = Atomic<Int32>(0)
+
+    public static var received: Int32 { state.load(ordering: .relaxed) }
+    public static var requested: Bool { received != 0 }
+
+    /// Stops the run as SIGINT or SIGTERM would (used when the writer fails).
+    public static func request(_ signal: Int32) { state.store(signal, ordering: .relaxed) }
 
     /// SIGINT and SIGTERM stop the run gracefully; a second one ends the process at once.
     public static func install() {
+        _ = received  // the static is initialised here, not inside the handler
         let handler: @convention(c) (Int32) -> Void = { signal in
-            if StopSignal.received != 0 { _exit(128 + signal) }
-            StopSignal.received = signal
+            if StopSignal.state.exchange(signal, ordering: .relaxed) != 0 { _exit(128 + signal) }
         }
         signal(SIGINT, handler)
         signal(SIGTERM, handler)
     }
-
-    public static var requested: Bool { received != 0 }
 }
 
 /// Progress of a run, as the writer sees it.
@@ -30,7 +37,7 @@ public struct RunProgress: Sendable {
 public struct RunSummary: Sendable {
     public var progress: RunProgress
     public var interrupted: Bool
-    public var failures: [String: Int]  // stage -> count
+    public var failures: [FailureStage: Int]
 }
 
 /// The batch pipeline: decoder threads read and resample audio ahead of the encoder workers through
@@ -84,14 +91,14 @@ public final class CorpusRunner: @unchecked Sendable {
                         }
                         if audio.samples.count < minSamples {
                             let message = "\(item.audioPath): too short: \(String(format: "%.3f", audio.duration)) s is under --min-duration \(String(format: "%g", minDuration)) s"
-                            results.push(UtteranceResult(id: item.id, outcome: .failed(stage: "too_short", error: message,
+                            results.push(UtteranceResult(id: item.id, outcome: .failed(stage: .tooShort, error: message,
                                                                                     duration: audio.duration, sampleRate: audio.sourceRate)))
                             continue
                         }
                         if !work.push(DecodedItem(id: item.id, audio: audio)) { break }
                     } catch {
-                        var (stage, duration): (String, Double?) = ("decode", nil)
-                        if case let AudioError.tooLong(_, seconds, _, atLeast) = error { (stage, duration) = ("too_long", atLeast ? nil : seconds) }
+                        var (stage, duration): (FailureStage, Double?) = (.decode, nil)
+                        if case let AudioError.tooLong(_, seconds, _, atLeast) = error { (stage, duration) = (.tooLong, atLeast ? nil : seconds) }
                         results.push(UtteranceResult(id: item.id, outcome: .failed(stage: stage, error: "\(error)", duration: duration, sampleRate: nil)))
                     }
                 }
@@ -106,10 +113,10 @@ public final class CorpusRunner: @unchecked Sendable {
                 while let item = work.pop() {
                     if StopSignal.requested { continue }  // drop queued work: it stays pending
                     do {
-                        let codes = try item.audio.samples.withUnsafeBufferPointer { try model.encode($0, workspace: workspace) }
+                        let codes = try model.encode(item.audio.samples, workspace: workspace)
                         results.push(UtteranceResult(id: item.id, outcome: .done(codes: codes, duration: item.audio.duration, sampleRate: item.audio.sourceRate)))
                     } catch {
-                        results.push(UtteranceResult(id: item.id, outcome: .failed(stage: "encode", error: "\(error)",
+                        results.push(UtteranceResult(id: item.id, outcome: .failed(stage: .encode, error: "\(error)",
                                                                                 duration: item.audio.duration, sampleRate: item.audio.sourceRate)))
                     }
                 }
@@ -119,7 +126,7 @@ public final class CorpusRunner: @unchecked Sendable {
 
         // The writer.
         var state = RunProgress(total: items.count)
-        var failures: [String: Int] = [:]
+        var failures: [FailureStage: Int] = [:]
         var batch: [UtteranceResult] = []
         let start = Date()
         var lastCommit = Date()
@@ -135,7 +142,7 @@ public final class CorpusRunner: @unchecked Sendable {
             }
             let finished = result == nil && results.isClosedAndEmpty
             if finished || Date().timeIntervalSince(lastCommit) >= commitEvery || StopSignal.requested {
-                do { try store.commit(batch) } catch { writeError = error; StopSignal.received = SIGTERM }
+                do { try store.commit(batch) } catch { writeError = error; StopSignal.request(SIGTERM) }
                 batch.removeAll(keepingCapacity: true)
                 lastCommit = Date()
             }

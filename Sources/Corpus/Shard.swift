@@ -39,11 +39,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         return Shard(index: i, count: n)
     }
 
-    public static func hash(_ id: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in id.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return h
-    }
+    public static func hash(_ id: String) -> UInt64 { FNV1a.hash(id.utf8) }
 
     public func contains(_ id: String) -> Bool { Int(Self.hash(id) % UInt64(count)) == index }
 

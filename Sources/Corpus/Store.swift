@@ -25,7 +25,7 @@ public enum StoreError: Error, CustomStringConvertible {
 public struct UtteranceResult: Sendable {
     public enum Outcome: Sendable {
         case done(codes: [Int32], duration: Double, sampleRate: Int)
-        case failed(stage: String, error: String, duration: Double?, sampleRate: Int?)
+        case failed(stage: FailureStage, error: String, duration: Double?, sampleRate: Int?)
     }
     public var id: String
     public var outcome: Outcome
@@ -62,7 +62,6 @@ public final class Store: @unchecked Sendable {
     public let path: String
     /// A pool (WAL, concurrent reads) for writing; one read-only connection for reading.
     let pool: any DatabaseWriter
-    static let schemaVersion = 1
 
     /// How a command uses a store.
     public enum Access: Sendable {
@@ -80,24 +79,20 @@ public final class Store: @unchecked Sendable {
         if access == .read && !exists { throw StoreError.missing(path) }
         // Look before opening for writing: opening alone would switch a foreign database to WAL.
         if exists { try Self.checkIsStore(path) }
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(30)
-        switch access {
-        case .read:
-            configuration.readonly = true
-            lock = nil
-        case .write:
-            lock = try StoreLock(storePath: path)
-            configuration.prepareDatabase { db in
-                // WAL + NORMAL: a crash of the process loses nothing committed; only a power cut may lose
-                // the last transactions, never consistency.
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            }
-        }
         do {
             switch access {
-            case .read: pool = try Self.openReadOnly(path)
+            case .read:
+                lock = nil
+                pool = try Self.openReadOnly(path)
             case .write:
+                lock = try StoreLock(storePath: path)
+                var configuration = Configuration()
+                configuration.busyMode = .timeout(30)
+                configuration.prepareDatabase { db in
+                    // WAL + NORMAL: a crash of the process loses nothing committed; only a power cut may lose
+                    // the last transactions, never consistency.
+                    try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                }
                 pool = try DatabasePool(path: path, configuration: configuration)
                 try Self.migrator.migrate(pool)
             }
@@ -130,6 +125,7 @@ public final class Store: @unchecked Sendable {
     static func openReadOnly(_ path: String) throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.readonly = true
+        configuration.busyMode = .timeout(30)
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             try queue.read { db in _ = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master") }
@@ -148,17 +144,6 @@ public final class Store: @unchecked Sendable {
         try pool.close()
         if lock != nil { try DatabaseQueue(path: path).close() }
         lock?.release()
-    }
-
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(sql: String(decoding: PackageResources.schema_sql, as: UTF8.self))
-            try db.execute(sql: "PRAGMA user_version = \(schemaVersion)")
-            try db.execute(sql: "INSERT INTO store_info (key, value) VALUES ('schema_version', ?), ('created_at', ?)",
-                           arguments: [String(schemaVersion), ISO8601DateFormatter().string(from: Date())])
-        }
-        return migrator
     }
 
     /// Records the model on first use; afterwards refuses any other fingerprint.
@@ -218,8 +203,8 @@ public final class Store: @unchecked Sendable {
     /// Utterances to encode, in manifest order; with `retryFailed`, failed ones too.
     public func pending(retryFailed: Bool, ids: Set<String>? = nil) throws -> [PendingUtterance] {
         try pool.read { db in
-            let statuses = retryFailed ? "('pending', 'failed')" : "('pending')"
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, audio_path FROM utterances WHERE status IN \(statuses) ORDER BY rowid")
+            let statuses = (retryFailed ? [UtteranceStatus.pending, .failed] : [.pending]).map(\.sql).joined(separator: ", ")
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, audio_path FROM utterances WHERE status IN (\(statuses)) ORDER BY rowid")
             var result: [PendingUtterance] = []
             while let row = try rows.next() {
                 let id: String = row["id"]
@@ -236,12 +221,12 @@ public final class Store: @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         try pool.write { db in
             let done = try db.makeStatement(sql: """
-                UPDATE utterances SET status = 'done', codes = ?, num_frames = ?, duration = ?, sample_rate = ?, updated_at = ?
+                UPDATE utterances SET status = \(UtteranceStatus.done.sql), codes = ?, num_frames = ?, duration = ?, sample_rate = ?, updated_at = ?
                 WHERE id = ?
                 """)
             let clearFailure = try db.makeStatement(sql: "DELETE FROM failures WHERE id = ?")
             let failed = try db.makeStatement(sql: """
-                UPDATE utterances SET status = 'failed', codes = NULL, num_frames = NULL,
+                UPDATE utterances SET status = \(UtteranceStatus.failed.sql), codes = NULL, num_frames = NULL,
                     duration = COALESCE(?, duration), sample_rate = COALESCE(?, sample_rate), updated_at = ? WHERE id = ?
                 """)
             let failure = try db.makeStatement(sql: """
@@ -255,7 +240,7 @@ public final class Store: @unchecked Sendable {
                     try clearFailure.execute(arguments: [result.id])
                 case let .failed(stage, error, duration, sampleRate):
                     try failed.execute(arguments: [duration, sampleRate, now, result.id])
-                    try failure.execute(arguments: [result.id, stage, error])
+                    try failure.execute(arguments: [result.id, stage.rawValue, error])
                 }
             }
         }
@@ -266,14 +251,14 @@ public final class Store: @unchecked Sendable {
             var status = StoreStatus()
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM utterances GROUP BY status") {
                 let n: Int = row["n"]
-                switch row["status"] as String {
-                case "done": status.done = n
-                case "failed": status.failed = n
-                default: status.pending = n
+                switch UtteranceStatus(rawValue: row["status"]) {
+                case .done: status.done = n
+                case .failed: status.failed = n
+                case .pending, nil: status.pending = n
                 }
             }
             status.total = status.done + status.failed + status.pending
-            let sums = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(duration), 0) AS d, COALESCE(SUM(num_frames), 0) AS f FROM utterances WHERE status = 'done'")!
+            let sums = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(duration), 0) AS d, COALESCE(SUM(num_frames), 0) AS f FROM utterances WHERE status = \(UtteranceStatus.done.sql)")!
             status.audioSecondsDone = sums["d"]
             status.frames = sums["f"]
             status.manifestProblems = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM manifest_problems") ?? 0
@@ -283,53 +268,10 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    public struct MergeCounts: Sendable {
-        public var added = 0, completed = 0, unchanged = 0
-    }
-
-    /// Merges `source` (a store made with the same model) into this one, in one transaction: new ids are
-    /// added, a done result replaces a pending or failed row, identical rows are left alone; a done row whose
-    /// codes or transcript differ from a done row here is a conflict and merges nothing. Safe to rerun.
-    public func merge(from source: Store) throws -> MergeCounts {
-        guard let fingerprint = try source.info("model_fingerprint") else { return MergeCounts() }
-        try bindModel(id: try source.info("model_id") ?? "?", fingerprint: fingerprint)
-        return try pool.writeWithoutTransaction { db in
-            try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [source.path])
-            defer { try? db.execute(sql: "DETACH DATABASE source") }
-            var counts = MergeCounts()
-            try db.inTransaction {
-                if let conflict = try String.fetchOne(db, sql: """
-                    SELECT s.id FROM source.utterances s JOIN main.utterances m ON m.id = s.id
-                    WHERE s.status = 'done' AND m.status = 'done' AND (s.codes != m.codes OR s.transcript != m.transcript) LIMIT 1
-                    """) {
-                    throw StoreError.mergeConflict(id: conflict, source: source.path)
-                }
-                let columns = "id, source, audio_path, transcript, speaker, status, duration, sample_rate, num_frames, codes, updated_at"
-                try db.execute(sql: "INSERT OR IGNORE INTO main.utterances (\(columns)) SELECT \(columns) FROM source.utterances ORDER BY rowid")
-                counts.added = db.changesCount
-                try db.execute(sql: """
-                    UPDATE main.utterances AS m SET status = 'done', codes = s.codes, num_frames = s.num_frames, duration = s.duration,
-                        sample_rate = s.sample_rate, updated_at = s.updated_at
-                    FROM source.utterances AS s WHERE s.id = m.id AND s.status = 'done' AND m.status != 'done'
-                    """)
-                counts.completed = db.changesCount
-                try db.execute(sql: "DELETE FROM main.failures WHERE id IN (SELECT id FROM main.utterances WHERE status = 'done')")
-                try db.execute(sql: """
-                    INSERT OR IGNORE INTO main.failures (id, stage, error, attempts)
-                    SELECT f.id, f.stage, f.error, f.attempts FROM source.failures f JOIN main.utterances m ON m.id = f.id AND m.status = 'failed'
-                    """)
-                try db.execute(sql: "INSERT OR IGNORE INTO main.manifest_problems (source, error) SELECT source, error FROM source.manifest_problems")
-                counts.unchanged = (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM source.utterances") ?? 0) - counts.added - counts.completed
-                return .commit
-            }
-            return counts
-        }
-    }
-
     /// The codes of a done utterance; nil when `id` is unknown or not done.
     public func codes(for id: String) throws -> [Int32]? {
         try pool.read { db in
-            try Data.fetchOne(db, sql: "SELECT codes FROM utterances WHERE id = ? AND status = 'done'", arguments: [id]).map(CodeBlob.decode)
+            try Data.fetchOne(db, sql: "SELECT codes FROM utterances WHERE id = ? AND status = \(UtteranceStatus.done.sql)", arguments: [id]).map(CodeBlob.decode)
         }
     }
 
@@ -340,11 +282,11 @@ public final class Store: @unchecked Sendable {
     /// Done utterances in store order, streamed. `counted` gets their number first, from the same snapshot.
     public func forEachDone(counted: (Int) throws -> Void = { _ in }, _ body: (DoneRow) throws -> Void) throws {
         try pool.read { db in
-            try counted(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM utterances WHERE status = 'done'") ?? 0)
+            try counted(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM utterances WHERE status = \(UtteranceStatus.done.sql)") ?? 0)
             // The transcript as bytes: reading TEXT as a C string would cut it at an embedded NUL.
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT id, CAST(transcript AS BLOB) AS transcript, speaker, duration, codes FROM utterances
-                WHERE status = 'done' ORDER BY rowid
+                WHERE status = \(UtteranceStatus.done.sql) ORDER BY rowid
                 """)
             while let row = try rows.next() {
                 let blob: Data = row["codes"], transcript: Data = row["transcript"] ?? Data()
@@ -355,7 +297,7 @@ public final class Store: @unchecked Sendable {
     }
 
     public struct FailureRow {
-        public var id: String, path: String, stage: String, error: String, attempts: Int
+        public var id: String, path: String, stage: FailureStage, error: String, attempts: Int
     }
 
     /// Failed utterances, then manifest lines that could not be read (id = the line's source).
@@ -363,15 +305,17 @@ public final class Store: @unchecked Sendable {
         try pool.read { db in
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT f.id, u.audio_path, f.stage, f.error, f.attempts FROM failures f JOIN utterances u ON u.id = f.id
-                WHERE u.status = 'failed' ORDER BY u.rowid
+                WHERE u.status = \(UtteranceStatus.failed.sql) ORDER BY u.rowid
                 """)
             while let row = try rows.next() {
-                try body(FailureRow(id: row["id"], path: row["audio_path"], stage: row["stage"], error: row["error"], attempts: row["attempts"]))
+                // A stage this version does not know reads as `decode` rather than stopping the listing.
+                let stage = FailureStage(rawValue: row["stage"]) ?? .decode
+                try body(FailureRow(id: row["id"], path: row["audio_path"], stage: stage, error: row["error"], attempts: row["attempts"]))
             }
             let problems = try Row.fetchCursor(db, sql: "SELECT source, error FROM manifest_problems ORDER BY source")
             while let row = try problems.next() {
                 let source: String = row["source"]
-                try body(FailureRow(id: source, path: source, stage: "manifest", error: "\(source): \(row["error"] as String)", attempts: 1))
+                try body(FailureRow(id: source, path: source, stage: .manifest, error: "\(source): \(row["error"] as String)", attempts: 1))
             }
         }
     }
@@ -392,35 +336,4 @@ public enum CodeBlob {
             (0..<(data.count / 2)).map { Int32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
         }
     }
-}
-
-/// An exclusive `flock` on `STORE.lock` beside the store: one writer per store. A separate file because on NFS
-/// `flock` is emulated with the same byte-range locks SQLite takes on the database itself. The kernel drops the
-/// lock when the process dies, whatever kills it.
-final class StoreLock: @unchecked Sendable {
-    private var fd: Int32
-
-    init(storePath: String) throws {
-        let lockPath = storePath + ".lock"
-        fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw StoreError.notAStore(storePath, "cannot create \(lockPath): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            var holder = [UInt8](repeating: 0, count: 64)
-            let n = pread(fd, &holder, holder.count, 0)
-            close(fd)
-            let pid = String(decoding: holder.prefix(max(0, n)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw StoreError.locked(storePath, pid.isEmpty ? "it holds \(lockPath)" : "pid \(pid) holds \(lockPath)")
-        }
-        let pid = "\(getpid())\n"
-        ftruncate(fd, 0)
-        _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
-    }
-
-    func release() {
-        guard fd >= 0 else { return }
-        close(fd)
-        fd = -1
-    }
-
-    deinit { release() }
 }

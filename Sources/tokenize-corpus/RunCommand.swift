@@ -28,28 +28,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Only the utterances of shard i of N (hash of the id), or `auto` inside a Slurm array job.")
     var shard: String?
 
-    @Option(name: .customLong("max-duration"), help: "Longer utterances are recorded as failures (seconds).")
-    var maxDuration: Double = 60
-
-    @Option(name: .customLong("min-duration"), help: "Shorter utterances are recorded as failures (seconds): too short to be speech.")
-    var minDuration: Double = 0.1
-
-    @Option(name: .customLong("commit-interval"), help: "Seconds between commits: the most a kill -9 can lose.")
-    var commitInterval: Double = 2
-
-    @Flag(name: .customLong("retry-failed"), help: "Try failed utterances again.")
-    var retryFailed = false
-
-    @Option(name: .customLong("manifest-format"), help: "librispeech, tsv, jsonl or ljspeech (default: from the path).")
-    var manifestFormat: String?
+    @OptionGroup var options: RunOptions
 
     func validate() throws {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
-        guard maxDuration > 0 else { throw ValidationError("--max-duration must be positive") }
-        guard commitInterval > 0 else { throw ValidationError("--commit-interval must be positive") }
-        if let manifestFormat, ManifestFormat(rawValue: manifestFormat) == nil {
-            throw ValidationError("--manifest-format must be one of \(ManifestFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
     }
 
     func run() throws {
@@ -61,11 +43,11 @@ struct RunCommand: ParsableCommand {
         BLAS.setThreads(threadsPerWorker)
         let log = ProgressLog()
 
-        let (allEntries, problems) = try Manifest.readAll(manifests, format: manifestFormat.flatMap(ManifestFormat.init))
+        let (allEntries, problems) = try Manifest.readAll(manifests, format: options.manifestFormat)
         let entries = shard.map { s in allEntries.filter { s.contains($0.id) } } ?? allEntries
         for problem in problems { log.line("skipped \(problem)") }
 
-        let directory = try ModelLocator.resolve(model.model, download: true, log: log.line)
+        let directory = try model.directory()
         let fingerprint = try ModelFingerprint.of(directory: directory)
         let store = try Store(path: self.store)
         // Closed here, on the main thread, before the process exits, whichever way run() ends.
@@ -76,7 +58,7 @@ struct RunCommand: ParsableCommand {
             log.line("\(counts.updated) known utterance(s) have another transcript, speaker or audio path in the manifests: updated (codes kept)")
         }
         let wanted = Set(entries.map(\.id))
-        let pending = try store.pending(retryFailed: retryFailed, ids: wanted)
+        let pending = try store.pending(retryFailed: options.retryFailed, ids: wanted)
         log.line("\(entries.count) utterances\(shard.map { " in shard \($0)" } ?? "") (\(counts.added) new), \(pending.count) to encode, \(workerCount) worker(s)")
         guard !pending.isEmpty else {
             try printSummary(store: store, log: log)
@@ -85,8 +67,8 @@ struct RunCommand: ParsableCommand {
         let codec = try Xcodec2Model(directory: directory, parts: .encoder)
         StopSignal.install()
         let runner = CorpusRunner(model: codec, store: store, workers: workerCount, threadsPerWorker: threadsPerWorker,
-                                  maxDuration: maxDuration, minDuration: minDuration)
-        let summary = try runner.run(pending, commitEvery: commitInterval) { log.progress($0) }
+                                  maxDuration: options.maxDuration, minDuration: options.minDuration)
+        let summary = try runner.run(pending, commitEvery: options.commitInterval) { log.progress($0) }
         log.finish(summary.progress)
         if summary.interrupted {
             log.line("interrupted: results so far are committed; run the same command to resume")
@@ -101,10 +83,44 @@ struct RunCommand: ParsableCommand {
                         store.path, status.done, status.audioSecondsDone / 3600, status.frames, status.failed, status.pending, status.manifestProblems))
         if status.failed > 0 {
             var byStage: [String: Int] = [:]
-            try store.forEachFailure { if $0.stage != "manifest" { byStage[$0.stage, default: 0] += 1 } }
+            try store.forEachFailure { if $0.stage != .manifest { byStage[$0.stage.rawValue, default: 0] += 1 } }
             log.line("failures by stage: " + byStage.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                      + " (tokenize-corpus failures --store \(store.path))")
         }
+    }
+}
+
+extension ManifestFormat: ExpressibleByArgument {}
+
+/// The options of `run` that shape what it does to a store; `slurm` takes the same and passes every one to its jobs.
+struct RunOptions: ParsableArguments {
+    @Option(name: .customLong("max-duration"), help: "Longer utterances are recorded as failures (seconds).")
+    var maxDuration: Double = 60
+
+    @Option(name: .customLong("min-duration"), help: "Shorter utterances are recorded as failures (seconds): too short to be speech.")
+    var minDuration: Double = 0.1
+
+    @Option(name: .customLong("commit-interval"), help: "Seconds between commits: the most a kill -9 can lose.")
+    var commitInterval: Double = 2
+
+    @Flag(name: .customLong("retry-failed"), help: "Try failed utterances again.")
+    var retryFailed = false
+
+    @Option(name: .customLong("manifest-format"), help: "librispeech, tsv, jsonl or ljspeech (default: from the path).")
+    var manifestFormat: ManifestFormat?
+
+    func validate() throws {
+        guard maxDuration > 0 else { throw ValidationError("--max-duration must be positive") }
+        guard minDuration >= 0 else { throw ValidationError("--min-duration must not be negative") }
+        guard commitInterval > 0 else { throw ValidationError("--commit-interval must be positive") }
+    }
+
+    /// The same options as `run` arguments, every one spelled out.
+    var arguments: [String] {
+        var result = ["--max-duration", "\(maxDuration)", "--min-duration", "\(minDuration)", "--commit-interval", "\(commitInterval)"]
+        if retryFailed { result.append("--retry-failed") }
+        if let manifestFormat { result += ["--manifest-format", manifestFormat.rawValue] }
+        return result
     }
 }
 

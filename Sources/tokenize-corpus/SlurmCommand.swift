@@ -21,7 +21,7 @@ struct SlurmCommand: ParsableCommand {
     @Option(help: "Time limit per task (Slurm format).") var time: String = "24:00:00"
     @Option(help: "Partition.") var partition: String?
     @Option(name: .customLong("mem-per-cpu"), help: "Memory per CPU (Slurm format).") var memPerCpu: String = "3G"
-    @Option(name: .customLong("max-duration"), help: "Passed to run.") var maxDuration: Double = 60
+    @OptionGroup(title: "Passed to every task's run") var options: RunOptions
 
     func validate() throws {
         guard tasks >= 1 else { throw ValidationError("--tasks must be at least 1") }
@@ -64,7 +64,7 @@ struct SlurmCommand: ParsableCommand {
             set -euo pipefail
             exec \(q(binary)) run \(manifests) --model \(q(modelArgument)) \\
                 --store \(q(dir))/stores/task-"$SLURM_ARRAY_TASK_ID".db --shard auto \\
-                --workers "${SLURM_CPUS_PER_TASK:-\(cpusPerTask)}" --max-duration \(maxDuration)
+                --workers "${SLURM_CPUS_PER_TASK:-\(cpusPerTask)}" \(options.arguments.map(q).joined(separator: " "))
 
             """
         var mergeHeader = """

@@ -23,7 +23,7 @@ final class ExportTests: XCTestCase {
         var results = utterances.map {
             UtteranceResult(id: $0.id, outcome: .done(codes: $0.codes, duration: Double($0.codes.count) / 50, sampleRate: 16000))
         }
-        results.append(UtteranceResult(id: "broken", outcome: .failed(stage: "decode", error: "broken.wav: not audio", duration: nil, sampleRate: nil)))
+        results.append(UtteranceResult(id: "broken", outcome: .failed(stage: .decode, error: "broken.wav: not audio", duration: nil, sampleRate: nil)))
         try store.commit(results)
         return path
     }

@@ -55,3 +55,23 @@ final class ShardMergeTests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("was made with model"), refused.stderr)
     }
 }
+
+/// The Slurm job runs `run` with every run option the user gave `slurm`.
+final class SlurmScriptTests: XCTestCase {
+    func testTheArrayJobPassesEveryRunOption() throws {
+        let dir = TestEnv.temporaryDirectory("slurm-flags")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let given = ["--max-duration", "30.0", "--min-duration", "0.25", "--commit-interval", "5.0", "--retry-failed",
+                     "--manifest-format", "tsv"]
+        let result = try TestEnv.run(["slurm", "--manifest", "/data/m.tsv", "--model", TestEnv.tinyModel, "--out", dir.path, "--tasks", "3"]
+                                     + given)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let script = try String(contentsOf: dir.appendingPathComponent("tokenize.sbatch"), encoding: .utf8)
+        // The exec line with its continuations, split into words (every value is single-quoted, without quotes inside).
+        let command = script.components(separatedBy: "exec ")[1].replacingOccurrences(of: "\\\n", with: " ")
+            .components(separatedBy: "\n")[0]
+        let words = command.split(separator: " ").map { $0.replacingOccurrences(of: "'", with: "") }
+        XCTAssertEqual(Array(words.drop { $0 != "--workers" }.dropFirst(2)), given)
+        XCTAssertTrue(words.contains("/data/m.tsv") && words.contains("auto"), command)
+    }
+}

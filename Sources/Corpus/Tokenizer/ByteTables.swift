@@ -3,14 +3,6 @@ import Foundation
 /// Hash tables for the tokenizer's hot path. Lookups take a byte slice or a packed id pair and never
 /// allocate: a Swift `Dictionary<[UInt8], _>` would need an array per probe and SipHash per key.
 
-/// 64-bit FNV-1a, enough to spread token byte strings over a power-of-two table.
-@inline(__always)
-func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-    return hash
-}
-
 /// Byte strings to an Int32 value, open addressing with linear probing. Keys live in one arena.
 struct ByteStringTable {
     private var arena: [UInt8] = []
@@ -51,7 +43,7 @@ struct ByteStringTable {
 
     /// The slot holding `key`, or the empty slot where it would go.
     private func findSlot(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
-        var slot = Int(truncatingIfNeeded: fnv1a(key)) & mask
+        var slot = Int(truncatingIfNeeded: FNV1a.hash(key)) & mask
         return arena.withUnsafeBufferPointer { arena in
             while true {
                 let entry = slots[slot]
@@ -73,7 +65,7 @@ struct ByteStringTable {
         arena.withUnsafeBufferPointer { arena in
             for (index, entry) in old.enumerated() {
                 let key = UnsafeBufferPointer(rebasing: arena[Int(entry.offset)..<Int(entry.offset + entry.length)])
-                var slot = Int(truncatingIfNeeded: fnv1a(key)) & mask
+                var slot = Int(truncatingIfNeeded: FNV1a.hash(key)) & mask
                 while slots[slot] >= 0 { slot = (slot + 1) & mask }
                 slots[slot] = Int32(index)
             }

@@ -1,0 +1,66 @@
+import Corpus
+import Foundation
+import GRDB
+import XCTest
+
+/// The migrations and the design card (`schema.sql` at the repository root) agree, the shipped migrations are
+/// unchanged, and a store made by an earlier version is brought up to date.
+final class StoreSchemaTests: XCTestCase {
+    /// Tables and indexes as SQLite records them, without GRDB's own.
+    static func schema(_ db: Database) throws -> [String] {
+        try String.fetchAll(db, sql: """
+            SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'grdb%' AND name NOT LIKE 'sqlite%' ORDER BY name
+            """)
+    }
+
+    func testMigrationsGiveTheSchemaOfTheDesignCard() throws {
+        let dir = TestEnv.temporaryDirectory("schema")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("s.db").path
+        try Store(path: path).close()
+        let migrated = try DatabaseQueue(path: path)
+        let card = try DatabaseQueue()
+        try card.write { try $0.execute(sql: String(contentsOf: TestEnv.repo.appendingPathComponent("schema.sql"), encoding: .utf8)) }
+        XCTAssertEqual(try migrated.read(Self.schema), try card.read(Self.schema))
+        // One version record: GRDB's table; the two records of v1 are retired.
+        try migrated.read { db in
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"), ["v1", "v2-one-version-record"])
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 0)
+            XCTAssertNil(try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'schema_version'"))
+        }
+    }
+
+    /// Shipped migrations are frozen: a change to one fails here (add a migration instead).
+    func testShippedMigrationsAreUnchanged() throws {
+        let sha = Process()
+        sha.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        sha.arguments = [TestEnv.repo.appendingPathComponent("Sources/Corpus/Migrations/v1.sql").path]
+        let out = Pipe()
+        sha.standardOutput = out
+        try sha.run()
+        sha.waitUntilExit()
+        let digest = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64)
+        XCTAssertEqual(digest, "2d95c28b0e70d2541d68fd2ccf65fdc436b110b46248c47c5eb1beb43c4a86c5")
+    }
+
+    /// A store written by a version that had only v1 is migrated on the next write open; its rows stay.
+    func testAVersionOneStoreIsBroughtUpToDate() throws {
+        let dir = TestEnv.temporaryDirectory("schema-v1")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("old.db").path
+        let v1 = try String(contentsOf: TestEnv.repo.appendingPathComponent("Sources/Corpus/Migrations/v1.sql"), encoding: .utf8)
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: v1)
+            try db.execute(sql: "PRAGMA user_version = 1")
+            try db.execute(sql: "INSERT INTO store_info (key, value) VALUES ('schema_version', '1'), ('model_id', 'm')")
+            try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+            try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('v1')")
+            try db.execute(sql: "INSERT INTO utterances (id, source, audio_path, transcript) VALUES ('u1', 'm.tsv:2', '/a.wav', 'hello')")
+        }
+        let store = try Store(path: path)
+        XCTAssertEqual(try store.status().total, 1)
+        XCTAssertEqual(try store.info("model_id"), "m")
+        XCTAssertNil(try store.info("schema_version"))
+        try store.close()
+    }
+}

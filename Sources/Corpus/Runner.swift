@@ -80,7 +80,7 @@ public final class CorpusRunner: @unchecked Sendable {
         // Decoders: read, mix down, resample; failures go straight to the writer.
         let decodersLeft = ManagedCounter(value: decoders)
         for _ in 0..<decoders {
-            threads.append(WorkerThread { [self] in
+            threads.append(WorkerThread(name: "tc-decoder") { [self] in
                 while !StopSignal.requested, let index = next.take(below: items.count) {
                     let item = items[index]
                     do {
@@ -108,7 +108,7 @@ public final class CorpusRunner: @unchecked Sendable {
         // Encoders.
         let encodersLeft = ManagedCounter(value: workers)
         for _ in 0..<workers {
-            threads.append(WorkerThread { [self] in
+            threads.append(WorkerThread(name: "tc-encoder") { [self] in
                 let workspace = Workspace(threads: threadsPerWorker)
                 while let item = work.pop() {
                     if StopSignal.requested { continue }  // drop queued work: it stays pending
@@ -184,12 +184,16 @@ final class ManagedCounter: @unchecked Sendable {
 final class WorkerThread {
     private var handle = pthread_t()
 
-    init(stackSize: Int = 8 << 20, _ body: @escaping @Sendable () -> Void) {
+    /// `name` (15 bytes at most) shows in /proc/PID/task/*/comm, in `top -H` and in core dumps.
+    init(name: String, stackSize: Int = 8 << 20, _ body: @escaping @Sendable () -> Void) {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
         pthread_attr_setstacksize(&attributes, stackSize)
-        let box = Unmanaged.passRetained(ClosureBox(body)).toOpaque()
+        let box = Unmanaged.passRetained(ClosureBox {
+            Thread.current.name = name  // sets the kernel thread name (comm) on Linux
+            body()
+        }).toOpaque()
         let status = pthread_create(&handle, &attributes, { raw in
             let box = Unmanaged<ClosureBox>.fromOpaque(raw!).takeRetainedValue()
             box.body()

@@ -1,5 +1,7 @@
--- The tokenize-corpus store: one SQLite file (WAL) per run or per shard, the only source of this schema.
--- Schema version 1. Later versions add migrations in Store.swift keyed on PRAGMA user_version.
+-- The tokenize-corpus store: one SQLite file per run or per shard (WAL while a run writes to it).
+-- Migration v1, frozen: a store made by any version ran exactly this; never edit it (see ARCHITECTURE.md).
+-- A schema change is a new migration in StoreSchema.swift. While no later migration changes a table, the root
+-- schema.sql (the schema every store has once migrated, checked by StoreSchemaTests) is a link to this file.
 
 -- Facts about the store: model_id, model_fingerprint, created_at, schema_version.
 CREATE TABLE store_info (

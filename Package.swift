@@ -14,31 +14,42 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
-        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f",
-                       providers: [.apt(["libfftw3-dev"])]),
-        .systemLibrary(name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile",
-                       providers: [.apt(["libsndfile1-dev"])]),
-        .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr",
-                       providers: [.apt(["libsoxr-dev"])]),
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f",
+            providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(
+            name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile",
+            providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(
+            name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr",
+            providers: [.apt(["libsoxr-dev"])]),
         // Plain -O: the checkpoint and config parsers read untrusted files, so overflow and precondition checks stay
         // on (the hot loops run on raw pointers and in OpenBLAS, where -Ounchecked gained nothing measurable).
         .target(name: "Codec", dependencies: ["CBLAS", "CFFTW"]),
-        .target(name: "Corpus", dependencies: [
-            "Codec", "CSndFile", "CSoxr",
-            .product(name: "GRDB", package: "GRDB.swift"),
-        ], resources: [.embedInCode("Migrations/v1.sql")]),
-        .executableTarget(name: "tokenize-corpus", dependencies: [
-            "Codec", "Corpus",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        .testTarget(name: "CodecTests", dependencies: ["Codec", "Corpus"],
-                    resources: [.copy("Fixtures")]),
+        .target(
+            name: "Corpus",
+            dependencies: [
+                "Codec", "CSndFile", "CSoxr",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ], resources: [.embedInCode("Migrations/v1.sql")]),
+        .executableTarget(
+            name: "tokenize-corpus",
+            dependencies: [
+                "Codec", "Corpus",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(
+            name: "CodecTests", dependencies: ["Codec", "Corpus"],
+            resources: [.copy("Fixtures")]),
         // Depends on the executable so that `swift test` builds it for the subprocess tests.
-        .testTarget(name: "CorpusTests", dependencies: [
-            "Codec", "Corpus", "tokenize-corpus", .product(name: "GRDB", package: "GRDB.swift"),
-        ],
-                    exclude: ["fake_hub.py", "Fixtures"]),
+        .testTarget(
+            name: "CorpusTests",
+            dependencies: [
+                "Codec", "Corpus", "tokenize-corpus", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            exclude: ["fake_hub.py", "Fixtures"]),
     ]
 )

@@ -24,7 +24,8 @@ sf.write('$tmp/speech.wav', audio, 16000, subtype='PCM_16')")
 printf '%8s %-7s %14s %14s %8s\n' seconds stage reference_rtf swift_rtf speedup
 for s in "${lengths[@]}"; do
   ref=$("$python" scripts/reference/bench_reference.py "$model" "$tmp/speech.wav" "$s" "$runs" "$threads" 2>/dev/null | tail -1)
-  ours=$(.build/release/tokenize-corpus bench --model "$model" --audio "$tmp/speech.wav" --seconds "$s" --runs "$runs" --threads "$threads" --json)
+  ours=$(.build/release/tokenize-corpus bench --model "$model" --audio "$tmp/speech.wav" --seconds "$s" --runs "$runs" \
+    --threads "$threads" --json)
   python3 - "$s" "$ref" "$ours" <<'PY'
 import json, sys
 s, ref, ours = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])

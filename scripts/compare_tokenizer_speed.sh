@@ -23,13 +23,15 @@ python3 - "$ref" "$ours" <<'PY'
 import json, sys
 ref, ours = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 assert ref["encode"]["tokens"] == ours["tokens"], f"token counts differ: {ref['encode']['tokens']} vs {ours['tokens']}"
-print(f"{ours['lines']} lines, {ours['bytes'] / 1e6:.2f} MB, {ours['tokens']} tokens (same count both sides), median of {ours['runs']} runs")
+print(f"{ours['lines']} lines, {ours['bytes'] / 1e6:.2f} MB, {ours['tokens']} tokens (same count both sides), "
+      f"median of {ours['runs']} runs")
 print(f"{'':38s} {'seconds':>8s} {'MB/s':>7s} {'tokens/s':>10s} {'ours x':>7s}")
 rows = [(f"tokenizers {ref['tokenizers']} encode per line", ref["encode"]),
         (f"tokenizers {ref['tokenizers']} encode_batch serial", ref["encode_batch"])]
 for name, r in rows:
     print(f"{name:38s} {r['median_seconds']:8.3f} {r['megabytes_per_second']:7.2f} {r['tokens_per_second']:10.0f} "
           f"{r['median_seconds'] / ours['median_seconds']:7.2f}")
-print(f"{'tokenize-corpus bench-tokenizer':38s} {ours['median_seconds']:8.3f} {ours['megabytes_per_second']:7.2f} {ours['tokens_per_second']:10.0f}")
+print(f"{'tokenize-corpus bench-tokenizer':38s} {ours['median_seconds']:8.3f} {ours['megabytes_per_second']:7.2f} "
+      f"{ours['tokens_per_second']:10.0f}")
 print(f"load: tokenizers {ref['load_seconds']:.2f} s, ours {ours['load_seconds']:.2f} s")
 PY

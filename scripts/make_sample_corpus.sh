@@ -34,7 +34,8 @@ import csv, json
 rows = list(csv.DictReader(open("manifests/sample/sample.tsv"), delimiter="\t"))
 with open("manifests/sample/sample.jsonl", "w") as out:
     for r in rows:
-        out.write(json.dumps({"audio_filepath": r["path"], "text": r["text"], "id": "jsonl-" + r["id"][4:], "speaker": r["speaker"]}) + "\n")
+        out.write(json.dumps({"audio_filepath": r["path"], "text": r["text"], "id": "jsonl-" + r["id"][4:],
+                              "speaker": r["speaker"]}) + "\n")
 PY
 mkdir -p manifests/sample/LJSpeech/wavs
 for f in $(find "$root" -name '*.flac' | sort | head -3); do

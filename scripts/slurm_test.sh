@@ -9,7 +9,11 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 bin=$repo/.build/release/tokenize-corpus
 [ -x "$bin" ] || swift build -c release
-for p in slurm-wlm munge; do dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null; break; }; done
+for p in slurm-wlm munge; do
+  dpkg -s "$p" >/dev/null 2>&1 || {
+    apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null; break
+  }
+done
 
 work=$(mktemp -d /tmp/slurm-test.XXXXXX)
 host=$(hostname -s)
@@ -32,7 +36,11 @@ else
   chown -R munge:munge /etc/munge /run/munge /var/log/munge 2>/dev/null || true
   chmod 400 /etc/munge/munge.key
   chmod 777 "$work"
-  if id munge >/dev/null 2>&1; then runuser -u munge -- munged --force --pid-file="$work/munged.pid"; else munged --force --pid-file="$work/munged.pid"; fi
+  if id munge >/dev/null 2>&1; then
+    runuser -u munge -- munged --force --pid-file="$work/munged.pid"
+  else
+    munged --force --pid-file="$work/munged.pid"
+  fi
   for _ in $(seq 20); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.5; done
 fi
 
@@ -72,7 +80,8 @@ sinfo
 
 start=$(date +%s)
 model=$repo/Tests/CodecTests/Fixtures/models/tiny-a
-"$bin" slurm --manifest manifests/sample/LibriSpeech --model "$model" --out "$work/job" --tasks 3 --cpus-per-task 1 --mem-per-cpu 500M --time 10:00
+"$bin" slurm --manifest manifests/sample/LibriSpeech --model "$model" --out "$work/job" --tasks 3 --cpus-per-task 1 \
+  --mem-per-cpu 500M --time 10:00
 bash "$work/job/submit.sh"
 for _ in $(seq 300); do
   [ -z "$(squeue -h 2>/dev/null)" ] && break
@@ -80,7 +89,8 @@ for _ in $(seq 300); do
 done
 "$bin" run manifests/sample/LibriSpeech --model "$model" --store "$work/whole.db" 2>/dev/null
 if diff <("$bin" dump --store "$work/whole.db" | sort) <("$bin" dump --store "$work/job/merged.db" | sort) >/dev/null; then
-  echo "slurm test passed in $(( $(date +%s) - start )) s: 3-task array and merge equal the unsharded run ($("$bin" status --store "$work/job/merged.db" --json))"
+  merged=$("$bin" status --store "$work/job/merged.db" --json)
+  echo "slurm test passed in $(( $(date +%s) - start )) s: 3-task array and merge equal the unsharded run ($merged)"
   cleanup
   rm -rf "$work"
 else

@@ -55,22 +55,35 @@ for k in $(seq 1 "$kills"); do
     fail "resume $k exited non-zero: $(tail -n 1 "$work/resume.err")"
     continue
   fi
-  if cmp -s <("$bin" dump --store "$work/killed.db" | sort) "$work/reference.jsonl"; then same=$((same + 1)); else fail "kill $k: dump differs"; fi
+  if cmp -s <("$bin" dump --store "$work/killed.db" | sort) "$work/reference.jsonl"; then
+    same=$((same + 1))
+  else
+    fail "kill $k: dump differs"
+  fi
 done
 echo "stress: $same/$kills runs killed with -9 at random moments resumed to the uninterrupted dump"
 
 # 3. CRLF + BOM manifests of every format give the LF results.
 sample=$work/sample
 cp -r manifests/sample "$sample"
-to_crlf_bom() { python3 -c 'import sys; p=sys.argv[1]; d=open(p,"rb").read().replace(b"\r\n",b"\n"); open(p,"wb").write(b"\xef\xbb\xbf"+d.replace(b"\n",b"\r\n"))' "$1"; }
+to_crlf_bom() {
+  python3 -c 'import sys; p = sys.argv[1]; d = open(p, "rb").read().replace(b"\r\n", b"\n")
+open(p, "wb").write(b"\xef\xbb\xbf" + d.replace(b"\n", b"\r\n"))' "$1"
+}
+# id, text and codes of every done utterance, sorted.
+strip() {
+  "$bin" dump --store "$1" | python3 -c 'import sys, json
+for line in sys.stdin: o = json.loads(line); print(json.dumps([o["id"], o["text"], o["codes"]]))' | sort
+}
 same=0; formats=0
 for manifest in LibriSpeech sample.tsv sample.jsonl LJSpeech; do
   formats=$((formats + 1))
   "$bin" run "$PWD/manifests/sample/$manifest" --model "$model" --store "$work/lf-$manifest.db" >/dev/null 2>&1 || fail "LF $manifest"
-  while IFS= read -r -d '' f; do to_crlf_bom "$f"; done < <(find "$sample/$manifest" -name '*.trans.txt' -print0 -o -name '*.tsv' -print0 -o -name '*.jsonl' -print0 -o -name 'metadata.csv' -print0)
+  while IFS= read -r -d '' f; do to_crlf_bom "$f"; done < <(find "$sample/$manifest" \
+    -name '*.trans.txt' -print0 -o -name '*.tsv' -print0 -o -name '*.jsonl' -print0 -o -name 'metadata.csv' -print0)
   "$bin" run "$sample/$manifest" --model "$model" --store "$work/crlf-$manifest.db" >/dev/null 2>&1 || fail "CRLF $manifest"
-  strip() { "$bin" dump --store "$1" | python3 -c 'import sys,json; [print(json.dumps([(o:=json.loads(l))["id"],o["text"],o["codes"]])) for l in sys.stdin]' | sort; }
-  if cmp -s <(strip "$work/lf-$manifest.db") <(strip "$work/crlf-$manifest.db") && [ "$(strip "$work/crlf-$manifest.db" | wc -l)" -gt 0 ]; then
+  if cmp -s <(strip "$work/lf-$manifest.db") <(strip "$work/crlf-$manifest.db") \
+    && [ "$(strip "$work/crlf-$manifest.db" | wc -l)" -gt 0 ]; then
     same=$((same + 1))
   else
     fail "CRLF + BOM $manifest differs from LF"
@@ -96,7 +109,10 @@ printf 'path\ttext\nnan.wav\ta\ninf.wav\tb\nneginf.wav\tc\n' > "$odd/nan.tsv"
 mp3s=0
 if sox -n -r 16000 -c 1 "$odd/probe.mp3" synth 0.1 sine 300 2>/dev/null; then
   for i in $(seq 0 12); do
-    sox -D "$corpus/u$((i * 20)).wav" -C 64 "$odd/m$i.mp3" 2>/dev/null && printf 'm%d.mp3\tmp3 %d\n' "$i" "$i" >> "$odd/nan.tsv" && mp3s=$((mp3s + 1))
+    if sox -D "$corpus/u$((i * 20)).wav" -C 64 "$odd/m$i.mp3" 2>/dev/null; then
+      printf 'm%d.mp3\tmp3 %d\n' "$i" "$i" >> "$odd/nan.tsv"
+      mp3s=$((mp3s + 1))
+    fi
   done
 fi
 "$bin" run "$odd/nan.tsv" --model "$model" --store "$work/odd.db" >/dev/null 2>&1 || fail "run over NaN/Inf and MP3 audio exited non-zero"
@@ -130,7 +146,11 @@ EOF
   "$bin" codes "$corpus/u0.wav" --model "$dir" >/dev/null 2>"$work/crafted.err"
   local rc=$?
   set -e
-  if [ "$rc" -eq 1 ] && [ "$(wc -l < "$work/crafted.err")" -eq 1 ]; then refused=$((refused + 1)); else fail "crafted $1: exit $rc: $(head -c 300 "$work/crafted.err")"; fi
+  if [ "$rc" -eq 1 ] && [ "$(wc -l < "$work/crafted.err")" -eq 1 ]; then
+    refused=$((refused + 1))
+  else
+    fail "crafted $1: exit $rc: $(head -c 300 "$work/crafted.err")"
+  fi
 }
 craft negative-offsets 'h[first]["data_offsets"] = [-4096, 0]'
 craft huge-offsets 'h[first]["data_offsets"] = [0, 2**63 - 1]'

@@ -6,9 +6,13 @@ func kaiserSincFilter(cutoff: Double, halfWidth: Double, kernelSize: Int) -> [Fl
     let half = kernelSize / 2
     let attenuation = 2.285 * Double(half - 1) * Double.pi * (4 * halfWidth) + 7.95
     let beta: Double
-    if attenuation > 50 { beta = 0.1102 * (attenuation - 8.7) }
-    else if attenuation >= 21 { beta = 0.5842 * pow(attenuation - 21, 0.4) + 0.07886 * (attenuation - 21) }
-    else { beta = 0 }
+    if attenuation > 50 {
+        beta = 0.1102 * (attenuation - 8.7)
+    } else if attenuation >= 21 {
+        beta = 0.5842 * pow(attenuation - 21, 0.4) + 0.07886 * (attenuation - 21)
+    } else {
+        beta = 0
+    }
     func besselI0(_ x: Double) -> Double {
         var sum = 1.0, term = 1.0, k = 1.0
         while term > 1e-17 * sum { term *= (x / (2 * k)) * (x / (2 * k)); sum += term; k += 1 }
@@ -69,8 +73,9 @@ struct AntiAliasedSnakeBeta {
                 let base = scratch + 3 * scratchSize * thread
                 let c0 = channels * thread / threads, c1 = channels * (thread + 1) / threads
                 for c in c0..<c1 {
-                    self.channel(x + c * t, length: t, out: out + c * t, alpha: self.alphaExp[c], inverseBeta: self.inverseBeta[c],
-                                 xe: base, even: base + scratchSize, odd: base + 2 * scratchSize)
+                    self.channel(
+                        x + c * t, length: t, out: out + c * t, alpha: self.alphaExp[c], inverseBeta: self.inverseBeta[c],
+                        xe: base, even: base + scratchSize, odd: base + 2 * scratchSize)
                 }
             }
         }
@@ -79,8 +84,10 @@ struct AntiAliasedSnakeBeta {
     /// One channel, tile by tile. Tile [j0, j1) needs the 2x samples (as even/odd halves) at [j0 - 3, j1 + 3),
     /// which need x at [j0 - 6, j1 + 6); outside the row both are replicate-padded as in the reference.
     @inline(__always)
-    private func channel(_ row: UnsafePointer<Float>, length t: Int, out: UnsafeMutablePointer<Float>, alpha: Float, inverseBeta: Float,
-                         xe: UnsafeMutablePointer<Float>, even: UnsafeMutablePointer<Float>, odd: UnsafeMutablePointer<Float>) {
+    private func channel(
+        _ row: UnsafePointer<Float>, length t: Int, out: UnsafeMutablePointer<Float>, alpha: Float, inverseBeta: Float,
+        xe: UnsafeMutablePointer<Float>, even: UnsafeMutablePointer<Float>, odd: UnsafeMutablePointer<Float>
+    ) {
         let m = Self.margin
         var first: Float = 0
         var j0 = 0
@@ -111,8 +118,10 @@ struct AntiAliasedSnakeBeta {
 
     /// even[j] = snake(sum_r upEven[r] x[j+2-r]), odd[j] = snake(sum_r upOdd[r] x[j+3-r]), j < length.
     @inline(__always)
-    private func upsampleSnake(_ x: UnsafePointer<Float>, length t: Int, even: UnsafeMutablePointer<Float>,
-                               odd: UnsafeMutablePointer<Float>, alpha: Float, inverseBeta: Float) {
+    private func upsampleSnake(
+        _ x: UnsafePointer<Float>, length t: Int, even: UnsafeMutablePointer<Float>,
+        odd: UnsafeMutablePointer<Float>, alpha: Float, inverseBeta: Float
+    ) {
         typealias V = SIMD8<Float>
         let a = V(repeating: alpha), ib = V(repeating: inverseBeta)
         let e0 = V(repeating: upEven[0]), e1 = V(repeating: upEven[1]), e2 = V(repeating: upEven[2])
@@ -149,33 +158,33 @@ struct AntiAliasedSnakeBeta {
         typealias V = SIMD8<Float>
         // k odd: z[2j + k - 5] = even[j + (k - 5) / 2]; k even: odd[j + (k - 6) / 2].
         downVectors.withUnsafeBufferPointer { d in
-        @inline(__always) func e(_ i: Int) -> V { UnsafeRawPointer(even + i).loadUnaligned(as: V.self) }
-        @inline(__always) func o(_ i: Int) -> V { UnsafeRawPointer(odd + i).loadUnaligned(as: V.self) }
-        var j = 0
-        while j + 8 <= t {
-            var acc = d[0] * o(j - 3)
-            acc = acc + d[1] * e(j - 2)
-            acc = acc + d[2] * o(j - 2)
-            acc = acc + d[3] * e(j - 1)
-            acc = acc + d[4] * o(j - 1)
-            acc = acc + d[5] * e(j)
-            acc = acc + d[6] * o(j)
-            acc = acc + d[7] * e(j + 1)
-            acc = acc + d[8] * o(j + 1)
-            acc = acc + d[9] * e(j + 2)
-            acc = acc + d[10] * o(j + 2)
-            acc = acc + d[11] * e(j + 3)
-            UnsafeMutableRawPointer(out + j).storeBytes(of: acc, as: V.self)
-            j += 8
-        }
-        while j < t {
-            var acc = down[0] * odd[j - 3]
-            for k in 1..<12 {
-                acc += down[k] * (k % 2 == 1 ? even[j + (k - 5) / 2] : odd[j + (k - 6) / 2])
+            @inline(__always) func e(_ i: Int) -> V { UnsafeRawPointer(even + i).loadUnaligned(as: V.self) }
+            @inline(__always) func o(_ i: Int) -> V { UnsafeRawPointer(odd + i).loadUnaligned(as: V.self) }
+            var j = 0
+            while j + 8 <= t {
+                var acc = d[0] * o(j - 3)
+                acc = acc + d[1] * e(j - 2)
+                acc = acc + d[2] * o(j - 2)
+                acc = acc + d[3] * e(j - 1)
+                acc = acc + d[4] * o(j - 1)
+                acc = acc + d[5] * e(j)
+                acc = acc + d[6] * o(j)
+                acc = acc + d[7] * e(j + 1)
+                acc = acc + d[8] * o(j + 1)
+                acc = acc + d[9] * e(j + 2)
+                acc = acc + d[10] * o(j + 2)
+                acc = acc + d[11] * e(j + 3)
+                UnsafeMutableRawPointer(out + j).storeBytes(of: acc, as: V.self)
+                j += 8
             }
-            out[j] = acc
-            j += 1
-        }
+            while j < t {
+                var acc = down[0] * odd[j - 3]
+                for k in 1..<12 {
+                    acc += down[k] * (k % 2 == 1 ? even[j + (k - 5) / 2] : odd[j + (k - 6) / 2])
+                }
+                out[j] = acc
+                j += 1
+            }
         }
     }
 }
@@ -188,8 +197,9 @@ struct Xcodec2ResidualUnit {
     init(_ ckpt: Checkpoint, _ prefix: String, channels: Int, dilation: Int) throws {
         self.channels = channels
         snake1 = try AntiAliasedSnakeBeta(ckpt, prefix + ".snake1", channels: channels)
-        conv1 = try Conv1d(ckpt, prefix + ".conv1", inChannels: channels, outChannels: channels, kernel: 7,
-                           padding: 3 * dilation, dilation: dilation)
+        conv1 = try Conv1d(
+            ckpt, prefix + ".conv1", inChannels: channels, outChannels: channels, kernel: 7,
+            padding: 3 * dilation, dilation: dilation)
         snake2 = try AntiAliasedSnakeBeta(ckpt, prefix + ".snake2", channels: channels)
         conv2 = try Conv1d(ckpt, prefix + ".conv2", inChannels: channels, outChannels: channels, kernel: 1)
     }
@@ -218,8 +228,9 @@ struct Xcodec2EncoderBlock {
             try Xcodec2ResidualUnit(ckpt, "\(prefix).res_unit\(index + 1)", channels: dimension / 2, dilation: dilation)
         }
         snake1 = try AntiAliasedSnakeBeta(ckpt, prefix + ".snake1", channels: dimension / 2)
-        conv1 = try Conv1d(ckpt, prefix + ".conv1", inChannels: dimension / 2, outChannels: dimension,
-                           kernel: 2 * stride, stride: stride, padding: (stride + 1) / 2)
+        conv1 = try Conv1d(
+            ckpt, prefix + ".conv1", inChannels: dimension / 2, outChannels: dimension,
+            kernel: 2 * stride, stride: stride, padding: (stride + 1) / 2)
     }
 
     /// x [dim/2, length] (overwritten) -> out [dim, outputLength].

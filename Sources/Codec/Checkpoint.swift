@@ -21,7 +21,8 @@ public enum CheckpointError: Error, CustomStringConvertible {
             return "checkpoint has \(keys.count) unexpected tensor(s): \(shown)\(keys.count > 5 ? ", ..." : "")"
         case let .badConfig(path, why): return "\(path): bad config: \(why)"
         case let .notFound(what, why): return "\(what): \(why)"
-        case let .nonFinite(key, index): return "tensor \(key) holds a non-finite value (NaN or Inf) at element \(index); refusing the checkpoint"
+        case let .nonFinite(key, index):
+            return "tensor \(key) holds a non-finite value (NaN or Inf) at element \(index); refusing the checkpoint"
         }
     }
 }
@@ -56,7 +57,8 @@ public final class Checkpoint: @unchecked Sendable {
         } else if fm.fileExists(atPath: sharded.path) {
             let data = try Data(contentsOf: sharded)
             guard let json = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let weightMap = json["weight_map"] as? [String: String] else {
+                let weightMap = json["weight_map"] as? [String: String]
+            else {
                 throw CheckpointError.malformed(sharded.path, "no weight_map")
             }
             for name in Set(weightMap.values).sorted() {

@@ -49,7 +49,8 @@ public struct Wav2Vec2BertConfig: Codable, Sendable {
         rightMaxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .rightMaxPositionEmbeddings) ?? d.rightMaxPositionEmbeddings
         convDepthwiseKernelSize = try c.decodeIfPresent(Int.self, forKey: .convDepthwiseKernelSize) ?? d.convDepthwiseKernelSize
         addAdapter = try c.decodeIfPresent(Bool.self, forKey: .addAdapter) ?? d.addAdapter
-        useIntermediateFfnBeforeAdapter = try c.decodeIfPresent(Bool.self, forKey: .useIntermediateFfnBeforeAdapter) ?? d.useIntermediateFfnBeforeAdapter
+        useIntermediateFfnBeforeAdapter =
+            try c.decodeIfPresent(Bool.self, forKey: .useIntermediateFfnBeforeAdapter) ?? d.useIntermediateFfnBeforeAdapter
     }
 
     public var headSize: Int { hiddenSize / numAttentionHeads }
@@ -187,16 +188,24 @@ extension Xcodec2Config {
             throw fail("preprocessor_config.json sampling_rate \(extractor.samplingRate) differs from config.json's \(samplingRate)")
         }
         guard extractor.hopLength == hopLength else {
-            throw fail("preprocessor_config.json hop_length \(extractor.hopLength) is not the product of downsampling_ratios (\(hopLength))")
+            throw fail(
+                "preprocessor_config.json hop_length \(extractor.hopLength) is not the product of downsampling_ratios (\(hopLength))")
         }
         guard hopLength == 320 else {
-            throw fail("downsampling_ratios multiply to \(hopLength); the semantic features advance 320 samples per frame, so they must multiply to 320")
+            throw fail(
+                "downsampling_ratios multiply to \(hopLength); the semantic features advance 320 samples "
+                    + "per frame, so they must multiply to 320"
+            )
         }
         guard quantizationDim == hiddenSize + sem.hiddenSize else {
-            throw fail("quantization_dim \(quantizationDim) must equal hidden_size + semantic hidden_size (\(hiddenSize + sem.hiddenSize))")
+            throw fail(
+                "quantization_dim \(quantizationDim) must equal hidden_size + semantic hidden_size (\(hiddenSize + sem.hiddenSize))")
         }
         guard sem.featureProjectionInputDim == 2 * extractor.featureSize else {
-            throw fail("semantic feature_projection_input_dim \(sem.featureProjectionInputDim) must be twice feature_size \(extractor.featureSize)")
+            throw fail(
+                "semantic feature_projection_input_dim \(sem.featureProjectionInputDim) must be twice "
+                    + "feature_size \(extractor.featureSize)"
+            )
         }
         guard sem.positionEmbeddingsType == "relative_key" else {
             throw fail("semantic position_embeddings_type \(sem.positionEmbeddingsType ?? "null") is not supported (relative_key is)")
@@ -226,9 +235,13 @@ extension Xcodec2Config {
             ("semantic feature_projection_input_dim", sem.featureProjectionInputDim),
             ("semantic conv_depthwise_kernel_size", sem.convDepthwiseKernelSize),
         ]
-        let extractorSizes: [(String, Int)] = [("preprocessor_config.json feature_size", extractor.featureSize),
-                                               ("preprocessor_config.json hop_length", extractor.hopLength)]
-        for (name, value) in sizes + extractorSizes where !(1...limit).contains(value) { throw fail("\(name) is \(value); it must be between 1 and \(limit)") }
+        let extractorSizes: [(String, Int)] = [
+            ("preprocessor_config.json feature_size", extractor.featureSize),
+            ("preprocessor_config.json hop_length", extractor.hopLength),
+        ]
+        for (name, value) in sizes + extractorSizes where !(1...limit).contains(value) {
+            throw fail("\(name) is \(value); it must be between 1 and \(limit)")
+        }
         let counts: [(String, Int)] = [
             ("num_hidden_layers", numHiddenLayers), ("semantic num_hidden_layers", sem.numHiddenLayers),
             ("semantic left_max_position_embeddings", sem.leftMaxPositionEmbeddings),
@@ -245,7 +258,9 @@ extension Xcodec2Config {
         guard (1...16).contains(quantizationLevels.count), quantizationLevels.allSatisfy({ (2...65536).contains($0) }) else {
             throw fail("quantization_levels \(quantizationLevels) must be 1 to 16 levels between 2 and 65536")
         }
-        for (name, factors, maximum) in [("downsampling_ratios", downsamplingRatios, 320), ("quantization_levels", quantizationLevels, 65536)] {
+        for (name, factors, maximum) in [
+            ("downsampling_ratios", downsamplingRatios, 320), ("quantization_levels", quantizationLevels, 65536),
+        ] {
             var product = 1
             for factor in factors {
                 product *= factor
@@ -253,7 +268,9 @@ extension Xcodec2Config {
             }
         }
         guard extractor.paddingValue.isFinite else { throw fail("preprocessor_config.json padding_value is \(extractor.paddingValue)") }
-        for (name, value) in [("rms_norm_eps", rmsNormEps), ("semantic layer_norm_eps", sem.layerNormEps), ("rope_theta", ropeParameters.ropeTheta)]
+        for (name, value) in [
+            ("rms_norm_eps", rmsNormEps), ("semantic layer_norm_eps", sem.layerNormEps), ("rope_theta", ropeParameters.ropeTheta),
+        ]
         where !(value.isFinite && value > 0) {
             throw fail("\(name) is \(value); it must be a positive finite number")
         }

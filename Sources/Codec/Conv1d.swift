@@ -7,8 +7,10 @@ struct Conv1d {
     /// The weight as [kernel, out, in]: tap k's matrix is contiguous. Made once, shared by workers.
     let weightByTap: [Float]
 
-    init(_ ckpt: Checkpoint, _ prefix: String, inChannels: Int, outChannels: Int, kernel: Int,
-         stride: Int = 1, padding: Int = 0, dilation: Int = 1, bias hasBias: Bool = true) throws {
+    init(
+        _ ckpt: Checkpoint, _ prefix: String, inChannels: Int, outChannels: Int, kernel: Int,
+        stride: Int = 1, padding: Int = 0, dilation: Int = 1, bias hasBias: Bool = true
+    ) throws {
         weight = try ckpt.weight(prefix + ".weight", [outChannels, inChannels, kernel])
         bias = hasBias ? try ckpt.weight(prefix + ".bias", [outChannels]) : nil
         self.inChannels = inChannels
@@ -43,8 +45,9 @@ struct Conv1d {
         }
         let beta: Float = bias == nil ? 0 : 1
         if kernel == 1 && stride == 1 && padding == 0 {
-            Kernels.gemm(m: outChannels, n: length, k: inChannels, a: weight.pointer, lda: inChannels,
-                         b: x, ldb: length, beta: beta, c: out, ldc: outLength)
+            Kernels.gemm(
+                m: outChannels, n: length, k: inChannels, a: weight.pointer, lda: inChannels,
+                b: x, ldb: length, beta: beta, c: out, ldc: outLength)
             return
         }
         workspace.scope {
@@ -59,10 +62,11 @@ struct Conv1d {
             if stride == 1 {
                 weightByTap.withUnsafeBufferPointer { taps in
                     for k in 0..<kernel {
-                        Kernels.gemm(m: outChannels, n: outLength, k: inChannels,
-                                     a: taps.baseAddress! + k * outChannels * inChannels, lda: inChannels,
-                                     b: xp + k * dilation, ldb: padded,
-                                     beta: (k == 0 ? beta : 1), c: out, ldc: outLength)
+                        Kernels.gemm(
+                            m: outChannels, n: outLength, k: inChannels,
+                            a: taps.baseAddress! + k * outChannels * inChannels, lda: inChannels,
+                            b: xp + k * dilation, ldb: padded,
+                            beta: (k == 0 ? beta : 1), c: out, ldc: outLength)
                     }
                 }
             } else {
@@ -75,8 +79,9 @@ struct Conv1d {
                         for t in 0..<outLength { dst[t] = src[t * stride] }
                     }
                 }
-                Kernels.gemm(m: outChannels, n: outLength, k: rows, a: weight.pointer, lda: rows,
-                             b: columns, ldb: outLength, beta: beta, c: out, ldc: outLength)
+                Kernels.gemm(
+                    m: outChannels, n: outLength, k: rows, a: weight.pointer, lda: rows,
+                    b: columns, ldb: outLength, beta: beta, c: out, ldc: outLength)
             }
         }
     }
@@ -95,10 +100,11 @@ struct Conv1d {
             (xp + (padding + length) * inChannels).update(repeating: 0, count: padding * inChannels)
             weightByTap.withUnsafeBufferPointer { taps in
                 for k in 0..<kernel {
-                    Kernels.gemm(transB: true, m: outLength, n: outChannels, k: inChannels,
-                                 a: xp + k * dilation * inChannels, lda: inChannels,
-                                 b: taps.baseAddress! + k * outChannels * inChannels, ldb: inChannels,
-                                 beta: (k == 0 ? beta : 1), c: out, ldc: outChannels)
+                    Kernels.gemm(
+                        transB: true, m: outLength, n: outChannels, k: inChannels,
+                        a: xp + k * dilation * inChannels, lda: inChannels,
+                        b: taps.baseAddress! + k * outChannels * inChannels, ldb: inChannels,
+                        beta: (k == 0 ? beta : 1), c: out, ldc: outChannels)
                 }
             }
         }

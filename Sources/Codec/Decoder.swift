@@ -93,11 +93,13 @@ struct Xcodec2Attention {
             let group = heads / kvHeads
             for head in 0..<heads {
                 let kv = head / group
-                Kernels.gemm(transB: true, m: t, n: t, k: headDim, alpha: scaling, a: q + head * headDim, lda: qWidth,
-                             b: k + kv * headDim, ldb: kvWidth, c: scores, ldc: t)
+                Kernels.gemm(
+                    transB: true, m: t, n: t, k: headDim, alpha: scaling, a: q + head * headDim, lda: qWidth,
+                    b: k + kv * headDim, ldb: kvWidth, c: scores, ldc: t)
                 for i in 0..<t { Kernels.softmaxRow(scores + i * t, count: t) }
-                Kernels.gemm(m: t, n: headDim, k: t, a: scores, lda: t, b: v + kv * headDim, ldb: kvWidth,
-                             c: context + head * headDim, ldc: qWidth)
+                Kernels.gemm(
+                    m: t, n: headDim, k: t, a: scores, lda: t, b: v + kv * headDim, ldb: kvWidth,
+                    c: context + head * headDim, ldc: qWidth)
             }
             oProj(context, rows: t, out: out)
         }

@@ -17,9 +17,11 @@ extension Xcodec2Model {
         flops.features = kaldiFrames * (2 * 257 * Double(fe.numMelBins) + 2.5 * 512 * 9)
         // Semantic encoder: feature projection, then per conformer layer two FFNs, attention (projections,
         // scores and context, relative-key bias), and the convolution module; then the adapter.
-        let perLayer = 8 * t * d * i + 8 * t * d * d + 4 * t * t * d + 2 * t * p * d
+        let perLayer =
+            8 * t * d * i + 8 * t * d * d + 4 * t * t * d + 2 * t * p * d
             + 6 * t * d * d + 2 * t * d * Double(sem.convDepthwiseKernelSize)
-        flops.semanticEncoder = 2 * t * Double(sem.featureProjectionInputDim) * d + Double(sem.numHiddenLayers) * perLayer
+        flops.semanticEncoder =
+            2 * t * Double(sem.featureProjectionInputDim) * d + Double(sem.numHiddenLayers) * perLayer
             + 4 * 2 * t * d * d * 3
         // Acoustic encoder: every convolution, and each anti-aliased activation's 12-tap up- and
         // down-sampling filters (2 * 12 per sample each way).
@@ -28,7 +30,9 @@ extension Xcodec2Model {
         var channels = Double(config.encoderHiddenSize)
         func activation(_ c: Double, _ n: Double) -> Double { 48 * c * n }
         for stride in config.downsamplingRatios {
-            for _ in 0..<3 { acoustic += activation(channels, length) * 2 + 2 * channels * channels * 7 * length + 2 * channels * channels * length }
+            for _ in 0..<3 {
+                acoustic += activation(channels, length) * 2 + 2 * channels * channels * 7 * length + 2 * channels * channels * length
+            }
             acoustic += activation(channels, length)
             let out = length / Double(stride)
             acoustic += 2 * (2 * channels) * channels * Double(2 * stride) * out

@@ -28,9 +28,10 @@ public final class Xcodec2FeatureExtractor: @unchecked Sendable {
         window = (0..<n).map { i in
             Float(pow(0.5 - 0.5 * cos(2 * Double.pi * Double(i) / Double(n - 1)), 0.85))
         }
-        melBanks = Self.kaldiMelBanks(bins: config.featureSize, paddedLength: paddedLength,
-                                      sampleRate: Float(config.samplingRate), lowFreq: 20,
-                                      highFreq: Float(config.samplingRate / 2))
+        melBanks = Self.kaldiMelBanks(
+            bins: config.featureSize, paddedLength: paddedLength,
+            sampleRate: Float(config.samplingRate), lowFreq: 20,
+            highFreq: Float(config.samplingRate / 2))
         plan = FFTWPlanner.realForward(size: paddedLength)
     }
 
@@ -68,8 +69,10 @@ public final class Xcodec2FeatureExtractor: @unchecked Sendable {
 
     /// Writes the padded waveform (`paddedLength(samples:)` values) to `padded` and the stacked,
     /// normalised fbank features ([frames, 2 * mel bins], row-major) to `features`.
-    func callAsFunction(_ audio: UnsafeBufferPointer<Float>, padded: UnsafeMutablePointer<Float>,
-                               features: UnsafeMutablePointer<Float>, workspace: Workspace) {
+    func callAsFunction(
+        _ audio: UnsafeBufferPointer<Float>, padded: UnsafeMutablePointer<Float>,
+        features: UnsafeMutablePointer<Float>, workspace: Workspace
+    ) {
         let lp = paddedLength(samples: audio.count)
         padded.update(from: audio.baseAddress!, count: audio.count)
         (padded + audio.count).update(repeating: 0, count: lp - audio.count)
@@ -110,8 +113,9 @@ public final class Xcodec2FeatureExtractor: @unchecked Sendable {
             }
             let mels = features  // [frames, bins] is the same memory as [frames / 2, 2 * bins]
             melBanks.withUnsafeBufferPointer { banks in
-                Kernels.gemm(transB: true, m: kaldiFrames, n: bins, k: freqs, a: power, lda: freqs,
-                             b: banks.baseAddress!, ldb: freqs, c: mels, ldc: bins)
+                Kernels.gemm(
+                    transB: true, m: kaldiFrames, n: bins, k: freqs, a: power, lda: freqs,
+                    b: banks.baseAddress!, ldb: freqs, c: mels, ldc: bins)
             }
             let epsilon = Float.ulpOfOne
             for i in 0..<(kaldiFrames * bins) { mels[i] = Foundation.log(max(mels[i], epsilon)) }

@@ -5,20 +5,24 @@ import Foundation
 enum Kernels {
     /// C[m, n] = alpha * op(A) * op(B) + beta * C, row-major.
     @inline(__always)
-    static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-                            alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                            b: UnsafePointer<Float>, ldb: Int,
-                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    static func gemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// `nn.Linear` on time-major rows: out[rows, outF] = x[rows, inF] * W[outF, inF]^T + bias.
     static func linear(_ x: UnsafePointer<Float>, rows: Int, weight: Weight, bias: Weight?, out: UnsafeMutablePointer<Float>) {
         let outF = weight.shape[0], inF = weight.shape[1]
         if let bias { broadcastRows(bias.pointer, rows: rows, cols: outF, into: out) }
-        gemm(transB: true, m: rows, n: outF, k: inF, a: x, lda: inF, b: weight.pointer, ldb: inF,
-             beta: bias != nil ? 1 : 0, c: out, ldc: outF)
+        gemm(
+            transB: true, m: rows, n: outF, k: inF, a: x, lda: inF, b: weight.pointer, ldb: inF,
+            beta: bias != nil ? 1 : 0, c: out, ldc: outF)
     }
 
     /// out[r, c] = v[c] for every row.
@@ -27,8 +31,10 @@ enum Kernels {
     }
 
     /// out[c, t] = v[c] for every column (channel-major bias).
-    static func broadcastColumns(_ v: UnsafePointer<Float>, channels: Int, length: Int, ld: Int,
-                                        into out: UnsafeMutablePointer<Float>) {
+    static func broadcastColumns(
+        _ v: UnsafePointer<Float>, channels: Int, length: Int, ld: Int,
+        into out: UnsafeMutablePointer<Float>
+    ) {
         for c in 0..<channels { (out + c * ld).update(repeating: v[c], count: length) }
     }
 
@@ -73,8 +79,10 @@ enum Kernels {
     }
 
     /// `nn.LayerNorm` over the last axis of [rows, cols], written to `out` (may alias `x`).
-    static func layerNorm(_ x: UnsafePointer<Float>, rows: Int, cols: Int, weight: Weight, bias: Weight,
-                                 eps: Float, out: UnsafeMutablePointer<Float>) {
+    static func layerNorm(
+        _ x: UnsafePointer<Float>, rows: Int, cols: Int, weight: Weight, bias: Weight,
+        eps: Float, out: UnsafeMutablePointer<Float>
+    ) {
         let g = weight.pointer, b = bias.pointer
         for r in 0..<rows {
             let row = x + r * cols, dst = out + r * cols

@@ -54,9 +54,11 @@ struct Quantizer {
     init(_ ckpt: Checkpoint, _ prefix: String, config: Xcodec2Config, parts: Xcodec2Model.Parts) throws {
         fsq = FiniteScalarQuantization(levels: config.quantizationLevels)
         let dims = fsq.dimensions
-        projectIn = parts.contains(.encoder)
+        projectIn =
+            parts.contains(.encoder)
             ? try Linear(ckpt, prefix + ".project_in", inFeatures: config.quantizationDim, outFeatures: dims) : nil
-        projectOut = parts.contains(.decoder)
+        projectOut =
+            parts.contains(.decoder)
             ? try Linear(ckpt, prefix + ".project_out", inFeatures: dims, outFeatures: config.quantizationDim) : nil
     }
 

@@ -46,9 +46,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
         var entries: [String: Entry] = [:]
         for (name, value) in header where name != "__metadata__" {
             guard let info = value as? [String: Any],
-                  let dtypeName = info["dtype"] as? String,
-                  let shape = info["shape"] as? [Int],
-                  let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
+                let dtypeName = info["dtype"] as? String,
+                let shape = info["shape"] as? [Int],
+                let offsets = info["data_offsets"] as? [Int], offsets.count == 2
+            else {
                 munmap(mapped, length)
                 throw CheckpointError.malformed(url.path, "bad header entry for \(name)")
             }
@@ -59,12 +60,18 @@ public final class SafeTensorsFile: @unchecked Sendable {
             let elementSize = dtype == .f32 ? 4 : 2
             // Every number comes from the file: checked for sign and overflow before any pointer arithmetic.
             var count: Int? = shape.allSatisfy { $0 >= 0 } ? 1 : nil
-            for dimension in shape { count = count.flatMap { $0.multipliedReportingOverflow(by: dimension) }.flatMap { $0.overflow ? nil : $0.partialValue } }
-            let byteCount = count.flatMap { $0.multipliedReportingOverflow(by: elementSize) }.flatMap { $0.overflow ? nil : $0.partialValue }
+            for dimension in shape {
+                count = count.flatMap { $0.multipliedReportingOverflow(by: dimension) }.flatMap { $0.overflow ? nil : $0.partialValue }
+            }
+            let byteCount = count.flatMap { $0.multipliedReportingOverflow(by: elementSize) }.flatMap {
+                $0.overflow ? nil : $0.partialValue
+            }
             guard let byteCount, offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] - offsets[0] == byteCount,
-                  offsets[1] <= length - dataStart else {
+                offsets[1] <= length - dataStart
+            else {
                 munmap(mapped, length)
-                throw CheckpointError.malformed(url.path, "tensor \(name) data range \(offsets) does not match shape \(shape) in a file of \(length) bytes")
+                throw CheckpointError.malformed(
+                    url.path, "tensor \(name) data range \(offsets) does not match shape \(shape) in a file of \(length) bytes")
             }
             entries[name] = Entry(dtype: dtype, shape: shape, byteOffset: dataStart + offsets[0], byteCount: offsets[1] - offsets[0])
         }
@@ -98,9 +105,9 @@ enum HalfConversion {
 
     static func f16ToFloat(_ bits: UInt16) -> Float {
         #if arch(x86_64) || arch(arm64)
-        return Float(Float16(bitPattern: bits))
+            return Float(Float16(bitPattern: bits))
         #else
-        fatalError("Float16 unsupported on this architecture")
+            fatalError("Float16 unsupported on this architecture")
         #endif
     }
 }

@@ -4,7 +4,8 @@ import Foundation
 struct Wav2Vec2BertFeedForward {
     let intermediateDense: Linear, outputDense: Linear
     init(_ ckpt: Checkpoint, _ prefix: String, config: Wav2Vec2BertConfig) throws {
-        intermediateDense = try Linear(ckpt, prefix + ".intermediate_dense", inFeatures: config.hiddenSize, outFeatures: config.intermediateSize)
+        intermediateDense = try Linear(
+            ckpt, prefix + ".intermediate_dense", inFeatures: config.hiddenSize, outFeatures: config.intermediateSize)
         outputDense = try Linear(ckpt, prefix + ".output_dense", inFeatures: config.intermediateSize, outFeatures: config.hiddenSize)
     }
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>, workspace: Workspace) {
@@ -54,8 +55,9 @@ struct Wav2Vec2BertSelfAttention {
                 let qh = q + h * headSize, kh = k + h * headSize, vh = v + h * headSize
                 // scores = q k^T * scaling; positional = q E^T * scaling
                 Kernels.gemm(transB: true, m: t, n: t, k: headSize, alpha: scaling, a: qh, lda: d, b: kh, ldb: d, c: scores, ldc: t)
-                Kernels.gemm(transB: true, m: t, n: distances, k: headSize, alpha: scaling, a: qh, lda: d,
-                             b: distanceEmbedding.pointer, ldb: headSize, c: positional, ldc: distances)
+                Kernels.gemm(
+                    transB: true, m: t, n: distances, k: headSize, alpha: scaling, a: qh, lda: d,
+                    b: distanceEmbedding.pointer, ldb: headSize, c: positional, ldc: distances)
                 for i in 0..<t {
                     let row = scores + i * t, bias = positional + i * distances
                     // j - i <= -left for j <= i - left; >= right for j >= i + right.
@@ -192,10 +194,12 @@ struct SemanticEncoder {
 
     init(_ ckpt: Checkpoint, _ prefix: String, config: Wav2Vec2BertConfig) throws {
         self.config = config
-        featureProjectionLayerNorm = try LayerNorm(ckpt, prefix + ".feature_projection.layer_norm",
-                                                   dim: config.featureProjectionInputDim, eps: config.layerNormEps)
-        featureProjection = try Linear(ckpt, prefix + ".feature_projection.projection",
-                                       inFeatures: config.featureProjectionInputDim, outFeatures: config.hiddenSize)
+        featureProjectionLayerNorm = try LayerNorm(
+            ckpt, prefix + ".feature_projection.layer_norm",
+            dim: config.featureProjectionInputDim, eps: config.layerNormEps)
+        featureProjection = try Linear(
+            ckpt, prefix + ".feature_projection.projection",
+            inFeatures: config.featureProjectionInputDim, outFeatures: config.hiddenSize)
         layers = try (0..<config.numHiddenLayers).map {
             try Wav2Vec2BertEncoderLayer(ckpt, "\(prefix).encoder.layers.\($0)", config: config)
         }

@@ -15,8 +15,9 @@ public struct EncodeStages: Sendable, Codable {
 
     /// The stage-by-stage median of several records.
     public static func median(_ records: [EncodeStages], using median: ([Double]) -> Double) -> EncodeStages {
-        EncodeStages(features: median(records.map(\.features)), semanticEncoder: median(records.map(\.semanticEncoder)),
-                     acousticEncoder: median(records.map(\.acousticEncoder)), quantizer: median(records.map(\.quantizer)))
+        EncodeStages(
+            features: median(records.map(\.features)), semanticEncoder: median(records.map(\.semanticEncoder)),
+            acousticEncoder: median(records.map(\.acousticEncoder)), quantizer: median(records.map(\.quantizer)))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -189,8 +190,10 @@ public final class Xcodec2Model: @unchecked Sendable {
         return (codes, trace)
     }
 
-    func encode(_ audio: UnsafeBufferPointer<Float>, workspace: Workspace, timings: UnsafeMutablePointer<EncodeStages>?,
-                trace: UnsafeMutablePointer<EncodeTrace>?) throws -> [Int32] {
+    func encode(
+        _ audio: UnsafeBufferPointer<Float>, workspace: Workspace, timings: UnsafeMutablePointer<EncodeStages>?,
+        trace: UnsafeMutablePointer<EncodeTrace>?
+    ) throws -> [Int32] {
         guard let path = encodePath else { preconditionFailure("model loaded without its encoder") }
         defer { workspace.reset() }
         let fe = featureExtractor
@@ -226,8 +229,9 @@ public final class Xcodec2Model: @unchecked Sendable {
             let w = path.fcEncoder.weight.pointer
             Kernels.broadcastRows(path.fcEncoder.bias!.pointer, rows: frames, cols: q, into: fused)
             Kernels.gemm(transB: true, m: frames, n: q, k: hs, a: adapted, lda: hs, b: w, ldb: q, beta: 1, c: fused, ldc: q)
-            Kernels.gemm(transA: true, transB: true, m: frames, n: q, k: h, a: acoustic, lda: frames, b: w + hs, ldb: q,
-                         beta: 1, c: fused, ldc: q)
+            Kernels.gemm(
+                transA: true, transB: true, m: frames, n: q, k: h, a: acoustic, lda: frames, b: w + hs, ldb: q,
+                beta: 1, c: fused, ldc: q)
             trace?.pointee.record("fused", fused, count: frames * q)
             let projected = workspace.take(frames * quantizer.dimensions)
             var codes = [Int32](repeating: 0, count: frames)

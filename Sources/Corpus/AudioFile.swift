@@ -18,14 +18,19 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
         case let .missing(path): return "\(path): no such file"
         case let .unreadable(path, why): return "\(path): not readable as audio: \(why)"
         case let .empty(path): return "\(path): empty: no audio samples"
-        case let .truncated(path, expected, read, unit): return "\(path): truncated: the header promises \(expected) \(unit) of audio, the file holds \(read)"
+        case let .truncated(path, expected, read, unit):
+            return "\(path): truncated: the header promises \(expected) \(unit) of audio, the file holds \(read)"
         case let .unterminatedStream(path): return "\(path): truncated: the Ogg stream has no final page, so its end is missing"
         case let .resampleFailed(path, why): return "\(path): resampling failed: \(why)"
         case let .notRegularFile(path, kind): return "\(path): not a regular file (\(kind))"
         case let .nonFinite(path, frame, seconds, value):
-            return "\(path): a non-finite sample (\(value)) at frame \(frame) (\(String(format: "%.3f", seconds)) s); such audio cannot be encoded"
+            return
+                "\(path): a non-finite sample (\(value)) at frame \(frame) "
+                + "(\(String(format: "%.3f", seconds)) s); such audio cannot be encoded"
         case let .tooLong(path, seconds, limit, atLeast):
-            return "\(path): too long: \(atLeast ? "more than " : "")\(String(format: "%.1f", seconds)) s exceeds --max-duration \(String(format: "%g", limit)) s"
+            return
+                "\(path): too long: \(atLeast ? "more than " : "")\(String(format: "%.1f", seconds)) s "
+                + "exceeds --max-duration \(String(format: "%g", limit)) s"
         }
     }
 }
@@ -89,7 +94,8 @@ public enum AudioFile {
             }
             interleaved.append(contentsOf: chunk[0..<(n * channels)])
             if interleaved.count / channels > maxFrames {
-                throw AudioError.tooLong(path, seconds: Double(interleaved.count / channels) / Double(rate), limit: maxSeconds!, atLeast: true)
+                throw AudioError.tooLong(
+                    path, seconds: Double(interleaved.count / channels) / Double(rate), limit: maxSeconds!, atLeast: true)
             }
         }
         if sf_error(file) != 0 {
@@ -98,7 +104,9 @@ public enum AudioFile {
         let frames = interleaved.count / channels
         guard frames > 0 else { throw AudioError.empty(path) }
         // A short read with a claimed frame count means the file ends before its header says it does.
-        if lengthKnown && frames < Int(info.frames) { throw AudioError.truncated(path, expected: Int(info.frames), read: frames, unit: "frames") }
+        if lengthKnown && frames < Int(info.frames) {
+            throw AudioError.truncated(path, expected: Int(info.frames), read: frames, unit: "frames")
+        }
         var mono: [Float]
         if channels == 1 {
             mono = interleaved
@@ -149,8 +157,9 @@ public enum AudioFile {
         var io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I)
         let error: soxr_error_t? = input.withUnsafeBufferPointer { inBuf in
             output.withUnsafeMutableBufferPointer { outBuf in
-                soxr_oneshot(Double(inRate), Double(outRate), 1, inBuf.baseAddress, input.count, nil,
-                             outBuf.baseAddress, outBuf.count, &produced, &io, &spec, nil)
+                soxr_oneshot(
+                    Double(inRate), Double(outRate), 1, inBuf.baseAddress, input.count, nil,
+                    outBuf.baseAddress, outBuf.count, &produced, &io, &spec, nil)
             }
         }
         if let error { throw AudioError.resampleFailed(path, String(cString: error)) }

@@ -7,8 +7,10 @@ public enum AudioWriter {
     public enum Sample { case float32, pcm16 }
 
     /// `interleaved` holds `channels` samples per frame. FLAC is 16-bit, OGG is Vorbis and MP3 is layer III (LAME) whatever `sample` says.
-    public static func write(_ interleaved: [Float], channels: Int = 1, sampleRate: Int, to path: String,
-                             container: Container = .wav, sample: Sample = .float32) throws {
+    public static func write(
+        _ interleaved: [Float], channels: Int = 1, sampleRate: Int, to path: String,
+        container: Container = .wav, sample: Sample = .float32
+    ) throws {
         var info = SF_INFO()
         info.samplerate = Int32(sampleRate)
         info.channels = Int32(channels)

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 public enum HubError: Error, CustomStringConvertible {
@@ -13,12 +14,18 @@ public enum HubError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .offline(id, cache):
-            return "model \(id) is not in the Hugging Face cache (\(cache)) and HF_HUB_OFFLINE=1 forbids downloading it; pass a local folder or fetch it elsewhere with `huggingface-cli download \(id)`"
+            return
+                "model \(id) is not in the Hugging Face cache (\(cache)) and HF_HUB_OFFLINE=1 forbids "
+                + "downloading it; pass a local folder or fetch it elsewhere with `huggingface-cli download \(id)`"
         case let .http(id, status, url):
-            let hint = status == 401 || status == 403 ? " (set HF_TOKEN for a gated or private model)" : status == 404 ? " (no such model or file)" : ""
+            let hint =
+                status == 401 || status == 403
+                ? " (set HF_TOKEN for a gated or private model)" : status == 404 ? " (no such model or file)" : ""
             return "model \(id): HTTP \(status) from \(url)\(hint)"
         case let .network(id, why):
-            return "model \(id) is not in the Hugging Face cache and could not be downloaded: \(why); pass a local folder, or run `huggingface-cli download \(id)` where the Hub is reachable"
+            return
+                "model \(id) is not in the Hugging Face cache and could not be downloaded: \(why); pass "
+                + "a local folder, or run `huggingface-cli download \(id)` where the Hub is reachable"
         case let .noWeights(id): return "model \(id): the repository has no model.safetensors or model.safetensors.index.json"
         case let .badResponse(id, why): return "model \(id): unexpected answer from the Hub: \(why)"
         }
@@ -222,8 +229,10 @@ final class ResultBox<T>: @unchecked Sendable {
 }
 
 final class NoRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
+    ) {
         completionHandler(nil)
     }
 }
@@ -250,8 +259,10 @@ final class BlobSink: NSObject, URLSessionDataDelegate, @unchecked Sendable {
         self.log = log
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+    ) {
         status = (response as? HTTPURLResponse)?.statusCode ?? 0
         if status == 200 && written > 0 {
             // The server ignored the range: start over.
@@ -268,7 +279,8 @@ final class BlobSink: NSObject, URLSessionDataDelegate, @unchecked Sendable {
         written += data.count
         if Date().timeIntervalSince(lastReport) >= 5 {
             lastReport = Date()
-            let total = expected.map { String(format: " of %.1f MB (%.0f%%)", Double($0) / 1e6, 100 * Double(written) / Double(max($0, 1))) } ?? ""
+            let total =
+                expected.map { String(format: " of %.1f MB (%.0f%%)", Double($0) / 1e6, 100 * Double(written) / Double(max($0, 1))) } ?? ""
             log(String(format: "  %@: %.1f MB", name, Double(written) / 1e6) + total)
         }
     }

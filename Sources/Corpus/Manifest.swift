@@ -38,7 +38,10 @@ public enum ManifestError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .unreadable(path, why): return "\(path): cannot read manifest: \(why)"
-        case let .unknownFormat(path): return "\(path): cannot tell the manifest format (a LibriSpeech folder, .tsv, .jsonl, or an LJSpeech folder / metadata.csv); use --manifest-format"
+        case let .unknownFormat(path):
+            return
+                "\(path): cannot tell the manifest format (a LibriSpeech folder, .tsv, .jsonl, or an "
+                + "LJSpeech folder / metadata.csv); use --manifest-format"
         case let .duplicateID(id, first, second): return "utterance id \(id) appears twice: \(first) and \(second)"
         }
     }
@@ -78,7 +81,9 @@ public enum Manifest {
     }
 
     /// Entries and problems of one manifest.
-    public static func read(_ path: String, format: ManifestFormat? = nil) throws -> (entries: [ManifestEntry], problems: [ManifestProblem]) {
+    public static func read(_ path: String, format: ManifestFormat? = nil) throws -> (
+        entries: [ManifestEntry], problems: [ManifestProblem]
+    ) {
         let path = absolute(path)
         let (entries, problems): ([ManifestEntry], [ManifestProblem])
         switch try format ?? detect(path) {
@@ -89,8 +94,10 @@ public enum Manifest {
         }
         // SQLite's C-string binding would cut such a field at the NUL, silently; it is corruption anyway.
         let hasNUL = { (entry: ManifestEntry) in (entry.id + entry.text + entry.audioPath).utf8.contains(0) }
-        return (entries.filter { !hasNUL($0) },
-                problems + entries.filter(hasNUL).map { ManifestProblem(source: $0.source, reason: "contains a NUL character") })
+        return (
+            entries.filter { !hasNUL($0) },
+            problems + entries.filter(hasNUL).map { ManifestProblem(source: $0.source, reason: "contains a NUL character") }
+        )
     }
 
     static func lines(_ path: String) throws -> [String?] {
@@ -145,8 +152,10 @@ public enum Manifest {
                     continue
                 }
                 let id = String(fields[0])
-                entries.append(ManifestEntry(id: id, source: source, audioPath: (folder as NSString).appendingPathComponent(id + ".flac"),
-                                             text: String(fields[1]), speaker: speaker ?? String(id.split(separator: "-").first ?? "")))
+                entries.append(
+                    ManifestEntry(
+                        id: id, source: source, audioPath: (folder as NSString).appendingPathComponent(id + ".flac"),
+                        text: String(fields[1]), speaker: speaker ?? String(id.split(separator: "-").first ?? "")))
             }
         }
         return (entries, problems)
@@ -157,9 +166,14 @@ public enum Manifest {
         var problems: [ManifestProblem] = []
         let all = try numberedLines(path, problems: &problems)
         guard let (headerNumber, header) = all.first else { return ([], problems) }
-        let columns = header.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let columns = header.split(separator: "\t", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
         guard let pathColumn = columns.firstIndex(of: "path"), let textColumn = columns.firstIndex(of: "text") else {
-            return ([], problems + [ManifestProblem(source: "\(path):\(headerNumber)", reason: "header must name the columns `path` and `text`")])
+            return (
+                [],
+                problems + [ManifestProblem(source: "\(path):\(headerNumber)", reason: "header must name the columns `path` and `text`")]
+            )
         }
         let idColumn = columns.firstIndex(of: "id"), speakerColumn = columns.firstIndex(of: "speaker")
         let durationColumn = columns.firstIndex(of: "duration")
@@ -168,15 +182,18 @@ public enum Manifest {
             let source = "\(path):\(number)"
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             guard fields.count == columns.count else {
-                problems.append(ManifestProblem(source: source, reason: "\(fields.count) tab-separated fields, the header has \(columns.count)"))
+                problems.append(
+                    ManifestProblem(source: source, reason: "\(fields.count) tab-separated fields, the header has \(columns.count)"))
                 continue
             }
             let audio = fields[pathColumn]
             guard !audio.isEmpty else { problems.append(ManifestProblem(source: source, reason: "empty `path`")); continue }
             let id = idColumn.map { fields[$0] }.flatMap { $0.isEmpty ? nil : $0 } ?? defaultID(for: audio)
-            entries.append(ManifestEntry(id: id, source: source, audioPath: resolve(audio, against: path), text: fields[textColumn],
-                                         speaker: speakerColumn.map { fields[$0] }.flatMap { $0.isEmpty ? nil : $0 },
-                                         declaredDuration: durationColumn.flatMap { Double(fields[$0]) }))
+            entries.append(
+                ManifestEntry(
+                    id: id, source: source, audioPath: resolve(audio, against: path), text: fields[textColumn],
+                    speaker: speakerColumn.map { fields[$0] }.flatMap { $0.isEmpty ? nil : $0 },
+                    declaredDuration: durationColumn.flatMap { Double(fields[$0]) }))
         }
         return (entries, problems)
     }
@@ -210,8 +227,10 @@ public enum Manifest {
             }
             let id = fields["id"] ?? defaultID(for: audio)
             let speaker = fields["speaker"]
-            entries.append(ManifestEntry(id: id, source: source, audioPath: resolve(audio, against: path), text: text,
-                                         speaker: speaker, declaredDuration: (object["duration"] as? NSNumber)?.doubleValue))
+            entries.append(
+                ManifestEntry(
+                    id: id, source: source, audioPath: resolve(audio, against: path), text: text,
+                    speaker: speaker, declaredDuration: (object["duration"] as? NSNumber)?.doubleValue))
         }
         return (entries, problems)
     }
@@ -237,15 +256,20 @@ public enum Manifest {
                 continue
             }
             let text = fields.count >= 3 && !fields[2].isEmpty ? fields[2] : fields[1]
-            entries.append(ManifestEntry(id: fields[0], source: source,
-                                         audioPath: ((folder as NSString).appendingPathComponent("wavs") as NSString).appendingPathComponent(fields[0] + ".wav"),
-                                         text: text, speaker: nil))
+            entries.append(
+                ManifestEntry(
+                    id: fields[0], source: source,
+                    audioPath: ((folder as NSString).appendingPathComponent("wavs") as NSString).appendingPathComponent(
+                        fields[0] + ".wav"),
+                    text: text, speaker: nil))
         }
         return (entries, problems)
     }
 
     /// All entries of several manifests, ids checked for uniqueness.
-    public static func readAll(_ paths: [String], format: ManifestFormat? = nil) throws -> (entries: [ManifestEntry], problems: [ManifestProblem]) {
+    public static func readAll(_ paths: [String], format: ManifestFormat? = nil) throws -> (
+        entries: [ManifestEntry], problems: [ManifestProblem]
+    ) {
         var entries: [ManifestEntry] = [], problems: [ManifestProblem] = []
         var seen: [String: String] = [:]
         for path in paths {

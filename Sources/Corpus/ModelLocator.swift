@@ -5,7 +5,9 @@ public enum ModelLocatorError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .notFound(id, cache, option):
-            return "\(option) \(id) is neither a folder nor in the Hugging Face cache (\(cache)); pass --\(option) /path/to/folder or fetch it with `huggingface-cli download \(id)`"
+            return
+                "\(option) \(id) is neither a folder nor in the Hugging Face cache (\(cache)); pass "
+                + "--\(option) /path/to/folder or fetch it with `huggingface-cli download \(id)`"
         }
     }
 }
@@ -36,8 +38,11 @@ public enum ModelLocator {
             let snapshot = snapshots.appendingPathComponent(ref.trimmingCharacters(in: .whitespacesAndNewlines))
             if marker.contains(where: { fm.fileExists(atPath: snapshot.appendingPathComponent($0).path) }) { return snapshot }
         }
-        guard let revisions = try? fm.contentsOfDirectory(at: snapshots, includingPropertiesForKeys: [.contentModificationDateKey]) else { return nil }
-        let candidates = revisions.filter { revision in marker.contains { fm.fileExists(atPath: revision.appendingPathComponent($0).path) } }
+        guard let revisions = try? fm.contentsOfDirectory(at: snapshots, includingPropertiesForKeys: [.contentModificationDateKey]) else {
+            return nil
+        }
+        let candidates = revisions.filter { revision in marker.contains { fm.fileExists(atPath: revision.appendingPathComponent($0).path) }
+        }
         return candidates.max { a, b in
             let da = (try? a.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
             let db = (try? b.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
@@ -47,26 +52,34 @@ public enum ModelLocator {
 
     /// A folder for `--model`: the folder itself, the cached snapshot of a Hub id, or (with `download`)
     /// the Hub id fetched into the cache unless `HF_HUB_OFFLINE=1`.
-    public static func resolve(_ model: String, download: Bool = false, environment: [String: String] = ProcessInfo.processInfo.environment,
-                               log: @escaping (String) -> Void = { _ in }) throws -> URL {
-        try resolve(model, option: "model", marker: ["config.json"], select: HubDownloader.modelFiles, download: download,
-                    environment: environment, log: log)
+    public static func resolve(
+        _ model: String, download: Bool = false, environment: [String: String] = ProcessInfo.processInfo.environment,
+        log: @escaping (String) -> Void = { _ in }
+    ) throws -> URL {
+        try resolve(
+            model, option: "model", marker: ["config.json"], select: HubDownloader.modelFiles, download: download,
+            environment: environment, log: log)
     }
 
     static let tokenizerMarkers = ["tokenizer.json", "tokenizer.model", "original/tokenizer.model"]
 
     /// A path for `--tokenizer`: a file or folder as given, else a Hub id (e.g. meta-llama/Llama-3.2-1B-Instruct,
     /// HKUSTAudio/Llasa-1B) from the cache or, with `download`, fetched: tokenizer files only.
-    public static func resolveTokenizer(_ tokenizer: String, download: Bool = true, environment: [String: String] = ProcessInfo.processInfo.environment,
-                                        log: @escaping (String) -> Void = { _ in }) throws -> String {
+    public static func resolveTokenizer(
+        _ tokenizer: String, download: Bool = true, environment: [String: String] = ProcessInfo.processInfo.environment,
+        log: @escaping (String) -> Void = { _ in }
+    ) throws -> String {
         guard isHubID(tokenizer) else { return tokenizer }  // a path (isHubID is false for anything that exists)
-        let folder = try resolve(tokenizer, option: "tokenizer", marker: tokenizerMarkers, select: HubDownloader.tokenizerFiles,
-                                 download: download, environment: environment, log: log)
+        let folder = try resolve(
+            tokenizer, option: "tokenizer", marker: tokenizerMarkers, select: HubDownloader.tokenizerFiles,
+            download: download, environment: environment, log: log)
         return folder.path
     }
 
-    static func resolve(_ value: String, option: String, marker: [String], select: (String, Set<String>) throws -> [String],
-                        download: Bool, environment: [String: String], log: @escaping (String) -> Void) throws -> URL {
+    static func resolve(
+        _ value: String, option: String, marker: [String], select: (String, Set<String>) throws -> [String],
+        download: Bool, environment: [String: String], log: @escaping (String) -> Void
+    ) throws -> URL {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: value, isDirectory: &isDirectory), isDirectory.boolValue {
             return URL(fileURLWithPath: value)

@@ -80,48 +80,67 @@ public final class CorpusRunner: @unchecked Sendable {
         // Decoders: read, mix down, resample; failures go straight to the writer.
         let decodersLeft = ManagedCounter(value: decoders)
         for _ in 0..<decoders {
-            threads.append(WorkerThread(name: "tc-decoder") { [self] in
-                while !StopSignal.requested, let index = next.take(below: items.count) {
-                    let item = items[index]
-                    do {
-                        let audio = try AudioFile.read(item.audioPath, targetRate: rate, maxSeconds: maxDuration)
-                        // The header check above works on the file's own rate; this one on the resampled count.
-                        if audio.samples.count > maxSamples {
-                            throw AudioError.tooLong(item.audioPath, seconds: audio.duration, limit: maxDuration, atLeast: false)
+            threads.append(
+                WorkerThread(name: "tc-decoder") { [self] in
+                    while !StopSignal.requested, let index = next.take(below: items.count) {
+                        let item = items[index]
+                        do {
+                            let audio = try AudioFile.read(item.audioPath, targetRate: rate, maxSeconds: maxDuration)
+                            // The header check above works on the file's own rate; this one on the resampled count.
+                            if audio.samples.count > maxSamples {
+                                throw AudioError.tooLong(item.audioPath, seconds: audio.duration, limit: maxDuration, atLeast: false)
+                            }
+                            if audio.samples.count < minSamples {
+                                let message =
+                                    "\(item.audioPath): too short: \(String(format: "%.3f", audio.duration)) s "
+                                    + "is under --min-duration \(String(format: "%g", minDuration)) s"
+                                results.push(
+                                    UtteranceResult(
+                                        id: item.id,
+                                        outcome: .failed(
+                                            stage: .tooShort, error: message,
+                                            duration: audio.duration, sampleRate: audio.sourceRate)))
+                                continue
+                            }
+                            if !work.push(DecodedItem(id: item.id, audio: audio)) { break }
+                        } catch {
+                            var (stage, duration): (FailureStage, Double?) = (.decode, nil)
+                            if case let AudioError.tooLong(_, seconds, _, atLeast) = error {
+                                (stage, duration) = (.tooLong, atLeast ? nil : seconds)
+                            }
+                            results.push(
+                                UtteranceResult(
+                                    id: item.id, outcome: .failed(stage: stage, error: "\(error)", duration: duration, sampleRate: nil)))
                         }
-                        if audio.samples.count < minSamples {
-                            let message = "\(item.audioPath): too short: \(String(format: "%.3f", audio.duration)) s is under --min-duration \(String(format: "%g", minDuration)) s"
-                            results.push(UtteranceResult(id: item.id, outcome: .failed(stage: .tooShort, error: message,
-                                                                                    duration: audio.duration, sampleRate: audio.sourceRate)))
-                            continue
-                        }
-                        if !work.push(DecodedItem(id: item.id, audio: audio)) { break }
-                    } catch {
-                        var (stage, duration): (FailureStage, Double?) = (.decode, nil)
-                        if case let AudioError.tooLong(_, seconds, _, atLeast) = error { (stage, duration) = (.tooLong, atLeast ? nil : seconds) }
-                        results.push(UtteranceResult(id: item.id, outcome: .failed(stage: stage, error: "\(error)", duration: duration, sampleRate: nil)))
                     }
-                }
-                if decodersLeft.decrement() == 0 { work.close() }
-            })
+                    if decodersLeft.decrement() == 0 { work.close() }
+                })
         }
         // Encoders.
         let encodersLeft = ManagedCounter(value: workers)
         for _ in 0..<workers {
-            threads.append(WorkerThread(name: "tc-encoder") { [self] in
-                let workspace = Workspace(threads: threadsPerWorker)
-                while let item = work.pop() {
-                    if StopSignal.requested { continue }  // drop queued work: it stays pending
-                    do {
-                        let codes = try model.encode(item.audio.samples, workspace: workspace)
-                        results.push(UtteranceResult(id: item.id, outcome: .done(codes: codes, duration: item.audio.duration, sampleRate: item.audio.sourceRate)))
-                    } catch {
-                        results.push(UtteranceResult(id: item.id, outcome: .failed(stage: .encode, error: "\(error)",
-                                                                                duration: item.audio.duration, sampleRate: item.audio.sourceRate)))
+            threads.append(
+                WorkerThread(name: "tc-encoder") { [self] in
+                    let workspace = Workspace(threads: threadsPerWorker)
+                    while let item = work.pop() {
+                        if StopSignal.requested { continue }  // drop queued work: it stays pending
+                        do {
+                            let codes = try model.encode(item.audio.samples, workspace: workspace)
+                            results.push(
+                                UtteranceResult(
+                                    id: item.id,
+                                    outcome: .done(codes: codes, duration: item.audio.duration, sampleRate: item.audio.sourceRate)))
+                        } catch {
+                            results.push(
+                                UtteranceResult(
+                                    id: item.id,
+                                    outcome: .failed(
+                                        stage: .encode, error: "\(error)",
+                                        duration: item.audio.duration, sampleRate: item.audio.sourceRate)))
+                        }
                     }
-                }
-                if encodersLeft.decrement() == 0 { results.close() }
-            })
+                    if encodersLeft.decrement() == 0 { results.close() }
+                })
         }
 
         // The writer.
@@ -190,15 +209,19 @@ final class WorkerThread {
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
         pthread_attr_setstacksize(&attributes, stackSize)
-        let box = Unmanaged.passRetained(ClosureBox {
-            Thread.current.name = name  // sets the kernel thread name (comm) on Linux
-            body()
-        }).toOpaque()
-        let status = pthread_create(&handle, &attributes, { raw in
-            let box = Unmanaged<ClosureBox>.fromOpaque(raw!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
+        let box = Unmanaged.passRetained(
+            ClosureBox {
+                Thread.current.name = name  // sets the kernel thread name (comm) on Linux
+                body()
+            }
+        ).toOpaque()
+        let status = pthread_create(
+            &handle, &attributes,
+            { raw in
+                let box = Unmanaged<ClosureBox>.fromOpaque(raw!).takeRetainedValue()
+                box.body()
+                return nil
+            }, box)
         precondition(status == 0, "pthread_create failed: \(status)")
     }
 

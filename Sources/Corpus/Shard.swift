@@ -16,7 +16,8 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         public var description: String {
             switch self {
             case let .malformed(s): return "--shard \(s): expected i/N with 0 <= i < N, or auto"
-            case .notInArrayJob: return "--shard auto: SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT are not set (not inside a Slurm array job)"
+            case .notInArrayJob:
+                return "--shard auto: SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT are not set (not inside a Slurm array job)"
             case let .badEnvironment(why): return "--shard auto: \(why)"
             }
         }
@@ -26,7 +27,8 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     public static func parse(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Shard {
         if text == "auto" {
             guard let id = environment["SLURM_ARRAY_TASK_ID"].flatMap(Int.init),
-                  let count = environment["SLURM_ARRAY_TASK_COUNT"].flatMap(Int.init) else { throw ParseError.notInArrayJob }
+                let count = environment["SLURM_ARRAY_TASK_COUNT"].flatMap(Int.init)
+            else { throw ParseError.notInArrayJob }
             let minimum = environment["SLURM_ARRAY_TASK_MIN"].flatMap(Int.init) ?? 0
             let index = id - minimum
             guard count > 0, index >= 0, index < count else {
@@ -35,7 +37,9 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
             return Shard(index: index, count: count)
         }
         let parts = text.split(separator: "/")
-        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n > 0, i >= 0, i < n else { throw ParseError.malformed(text) }
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n > 0, i >= 0, i < n else {
+            throw ParseError.malformed(text)
+        }
         return Shard(index: i, count: n)
     }
 

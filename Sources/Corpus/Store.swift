@@ -11,12 +11,15 @@ public enum StoreError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .modelMismatch(store, storedID, storedFingerprint, id, fingerprint):
-            return "\(store) was made with model \(storedID) (fingerprint \(storedFingerprint)); this run uses \(id) (fingerprint \(fingerprint)). Use the same model or a new --store"
+            return
+                "\(store) was made with model \(storedID) (fingerprint \(storedFingerprint)); this run "
+                + "uses \(id) (fingerprint \(fingerprint)). Use the same model or a new --store"
         case let .notAStore(path, why): return "\(path): not a tokenize-corpus store: \(why)"
         case let .missing(path): return "\(path): no such store"
         case let .locked(path, holder):
             return "\(path): another process is writing to this store (\(holder)); wait for it to finish or use another --store"
-        case let .mergeConflict(id, source): return "\(source): utterance \(id) has other codes or another transcript than the store merged into; not merged"
+        case let .mergeConflict(id, source):
+            return "\(source): utterance \(id) has other codes or another transcript than the store merged into; not merged"
         }
     }
 }
@@ -154,13 +157,15 @@ public final class Store: @unchecked Sendable {
             for row in stored { info[row["key"]] = row["value"] }
             if let storedFingerprint = info["model_fingerprint"] {
                 guard storedFingerprint == fingerprint else {
-                    throw StoreError.modelMismatch(store: path, storedID: info["model_id"] ?? "?", storedFingerprint: storedFingerprint,
-                                                   id: id, fingerprint: fingerprint)
+                    throw StoreError.modelMismatch(
+                        store: path, storedID: info["model_id"] ?? "?", storedFingerprint: storedFingerprint,
+                        id: id, fingerprint: fingerprint)
                 }
                 return
             }
-            try db.execute(sql: "INSERT INTO store_info (key, value) VALUES ('model_id', ?), ('model_fingerprint', ?)",
-                           arguments: [id, fingerprint])
+            try db.execute(
+                sql: "INSERT INTO store_info (key, value) VALUES ('model_id', ?), ('model_fingerprint', ?)",
+                arguments: [id, fingerprint])
         }
     }
 
@@ -181,13 +186,15 @@ public final class Store: @unchecked Sendable {
     public func ingest(_ entries: [ManifestEntry], problems: [ManifestProblem]) throws -> IngestCounts {
         try pool.write { db in
             var counts = IngestCounts()
-            let insert = try db.makeStatement(sql: """
-                INSERT OR IGNORE INTO utterances (id, source, audio_path, transcript, speaker) VALUES (?, ?, ?, ?, ?)
-                """)
-            let update = try db.makeStatement(sql: """
-                UPDATE utterances SET audio_path = ?1, transcript = ?2, speaker = ?3
-                WHERE id = ?4 AND (audio_path IS NOT ?1 OR transcript IS NOT ?2 OR speaker IS NOT ?3)
-                """)
+            let insert = try db.makeStatement(
+                sql: """
+                    INSERT OR IGNORE INTO utterances (id, source, audio_path, transcript, speaker) VALUES (?, ?, ?, ?, ?)
+                    """)
+            let update = try db.makeStatement(
+                sql: """
+                    UPDATE utterances SET audio_path = ?1, transcript = ?2, speaker = ?3
+                    WHERE id = ?4 AND (audio_path IS NOT ?1 OR transcript IS NOT ?2 OR speaker IS NOT ?3)
+                    """)
             for entry in entries {
                 try insert.execute(arguments: [entry.id, entry.source, entry.audioPath, entry.text, entry.speaker])
                 if db.changesCount == 1 { counts.added += 1; continue }
@@ -220,19 +227,23 @@ public final class Store: @unchecked Sendable {
         guard !results.isEmpty else { return }
         let now = Date().timeIntervalSince1970
         try pool.write { db in
-            let done = try db.makeStatement(sql: """
-                UPDATE utterances SET status = \(UtteranceStatus.done.sql), codes = ?, num_frames = ?, duration = ?, sample_rate = ?, updated_at = ?
-                WHERE id = ?
-                """)
+            let done = try db.makeStatement(
+                sql: """
+                    UPDATE utterances SET status = \(UtteranceStatus.done.sql), codes = ?, num_frames = ?,
+                        duration = ?, sample_rate = ?, updated_at = ?
+                    WHERE id = ?
+                    """)
             let clearFailure = try db.makeStatement(sql: "DELETE FROM failures WHERE id = ?")
-            let failed = try db.makeStatement(sql: """
-                UPDATE utterances SET status = \(UtteranceStatus.failed.sql), codes = NULL, num_frames = NULL,
-                    duration = COALESCE(?, duration), sample_rate = COALESCE(?, sample_rate), updated_at = ? WHERE id = ?
-                """)
-            let failure = try db.makeStatement(sql: """
-                INSERT INTO failures (id, stage, error, attempts) VALUES (?, ?, ?, 1)
-                ON CONFLICT (id) DO UPDATE SET stage = excluded.stage, error = excluded.error, attempts = attempts + 1
-                """)
+            let failed = try db.makeStatement(
+                sql: """
+                    UPDATE utterances SET status = \(UtteranceStatus.failed.sql), codes = NULL, num_frames = NULL,
+                        duration = COALESCE(?, duration), sample_rate = COALESCE(?, sample_rate), updated_at = ? WHERE id = ?
+                    """)
+            let failure = try db.makeStatement(
+                sql: """
+                    INSERT INTO failures (id, stage, error, attempts) VALUES (?, ?, ?, 1)
+                    ON CONFLICT (id) DO UPDATE SET stage = excluded.stage, error = excluded.error, attempts = attempts + 1
+                    """)
             for result in results {
                 switch result.outcome {
                 case let .done(codes, duration, sampleRate):
@@ -258,7 +269,12 @@ public final class Store: @unchecked Sendable {
                 }
             }
             status.total = status.done + status.failed + status.pending
-            let sums = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(duration), 0) AS d, COALESCE(SUM(num_frames), 0) AS f FROM utterances WHERE status = \(UtteranceStatus.done.sql)")!
+            let sums = try Row.fetchOne(
+                db,
+                sql:
+                    "SELECT COALESCE(SUM(duration), 0) AS d, COALESCE(SUM(num_frames), 0) AS f FROM "
+                    + "utterances WHERE status = \(UtteranceStatus.done.sql)"
+            )!
             status.audioSecondsDone = sums["d"]
             status.frames = sums["f"]
             status.manifestProblems = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM manifest_problems") ?? 0
@@ -271,7 +287,9 @@ public final class Store: @unchecked Sendable {
     /// The codes of a done utterance; nil when `id` is unknown or not done.
     public func codes(for id: String) throws -> [Int32]? {
         try pool.read { db in
-            try Data.fetchOne(db, sql: "SELECT codes FROM utterances WHERE id = ? AND status = \(UtteranceStatus.done.sql)", arguments: [id]).map(CodeBlob.decode)
+            try Data.fetchOne(
+                db, sql: "SELECT codes FROM utterances WHERE id = ? AND status = \(UtteranceStatus.done.sql)", arguments: [id]
+            ).map(CodeBlob.decode)
         }
     }
 
@@ -284,14 +302,18 @@ public final class Store: @unchecked Sendable {
         try pool.read { db in
             try counted(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM utterances WHERE status = \(UtteranceStatus.done.sql)") ?? 0)
             // The transcript as bytes: reading TEXT as a C string would cut it at an embedded NUL.
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT id, CAST(transcript AS BLOB) AS transcript, speaker, duration, codes FROM utterances
-                WHERE status = \(UtteranceStatus.done.sql) ORDER BY rowid
-                """)
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT id, CAST(transcript AS BLOB) AS transcript, speaker, duration, codes FROM utterances
+                    WHERE status = \(UtteranceStatus.done.sql) ORDER BY rowid
+                    """)
             while let row = try rows.next() {
                 let blob: Data = row["codes"], transcript: Data = row["transcript"] ?? Data()
-                try body(DoneRow(id: row["id"], text: String(decoding: transcript, as: UTF8.self), speaker: row["speaker"],
-                                 duration: row["duration"], codes: CodeBlob.decode(blob)))
+                try body(
+                    DoneRow(
+                        id: row["id"], text: String(decoding: transcript, as: UTF8.self), speaker: row["speaker"],
+                        duration: row["duration"], codes: CodeBlob.decode(blob)))
             }
         }
     }
@@ -303,10 +325,12 @@ public final class Store: @unchecked Sendable {
     /// Failed utterances, then manifest lines that could not be read (id = the line's source).
     public func forEachFailure(_ body: (FailureRow) throws -> Void) throws {
         try pool.read { db in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT f.id, u.audio_path, f.stage, f.error, f.attempts FROM failures f JOIN utterances u ON u.id = f.id
-                WHERE u.status = \(UtteranceStatus.failed.sql) ORDER BY u.rowid
-                """)
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT f.id, u.audio_path, f.stage, f.error, f.attempts FROM failures f JOIN utterances u ON u.id = f.id
+                    WHERE u.status = \(UtteranceStatus.failed.sql) ORDER BY u.rowid
+                    """)
             while let row = try rows.next() {
                 // A stage this version does not know reads as `decode` rather than stopping the listing.
                 let stage = FailureStage(rawValue: row["stage"]) ?? .decode
@@ -315,7 +339,8 @@ public final class Store: @unchecked Sendable {
             let problems = try Row.fetchCursor(db, sql: "SELECT source, error FROM manifest_problems ORDER BY source")
             while let row = try problems.next() {
                 let source: String = row["source"]
-                try body(FailureRow(id: source, path: source, stage: .manifest, error: "\(source): \(row["error"] as String)", attempts: 1))
+                try body(
+                    FailureRow(id: source, path: source, stage: .manifest, error: "\(source): \(row["error"] as String)", attempts: 1))
             }
         }
     }
@@ -326,7 +351,9 @@ public enum CodeBlob {
     public static func encode(_ codes: [Int32]) -> Data {
         var data = Data(count: codes.count * 2)
         data.withUnsafeMutableBytes { raw in
-            for (i, code) in codes.enumerated() { raw.storeBytes(of: UInt16(truncatingIfNeeded: code).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+            for (i, code) in codes.enumerated() {
+                raw.storeBytes(of: UInt16(truncatingIfNeeded: code).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+            }
         }
         return data
     }

@@ -17,28 +17,43 @@ extension Store {
             defer { try? db.execute(sql: "DETACH DATABASE source") }
             var counts = MergeCounts()
             try db.inTransaction {
-                if let conflict = try String.fetchOne(db, sql: """
-                    SELECT s.id FROM source.utterances s JOIN main.utterances m ON m.id = s.id
-                    WHERE s.status = \(UtteranceStatus.done.sql) AND m.status = \(UtteranceStatus.done.sql) AND (s.codes != m.codes OR s.transcript != m.transcript) LIMIT 1
-                    """) {
+                if let conflict = try String.fetchOne(
+                    db,
+                    sql: """
+                        SELECT s.id FROM source.utterances s JOIN main.utterances m ON m.id = s.id
+                        WHERE s.status = \(UtteranceStatus.done.sql) AND m.status =
+                            \(UtteranceStatus.done.sql) AND (s.codes != m.codes OR s.transcript != m.transcript) LIMIT 1
+                        """)
+                {
                     throw StoreError.mergeConflict(id: conflict, source: source.path)
                 }
                 let columns = "id, source, audio_path, transcript, speaker, status, duration, sample_rate, num_frames, codes, updated_at"
-                try db.execute(sql: "INSERT OR IGNORE INTO main.utterances (\(columns)) SELECT \(columns) FROM source.utterances ORDER BY rowid")
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO main.utterances (\(columns)) SELECT \(columns) FROM source.utterances ORDER BY rowid")
                 counts.added = db.changesCount
-                try db.execute(sql: """
-                    UPDATE main.utterances AS m SET status = \(UtteranceStatus.done.sql), codes = s.codes, num_frames = s.num_frames, duration = s.duration,
-                        sample_rate = s.sample_rate, updated_at = s.updated_at
-                    FROM source.utterances AS s WHERE s.id = m.id AND s.status = \(UtteranceStatus.done.sql) AND m.status != \(UtteranceStatus.done.sql)
-                    """)
+                try db.execute(
+                    sql: """
+                        UPDATE main.utterances AS m SET status = \(UtteranceStatus.done.sql), codes =
+                            s.codes, num_frames = s.num_frames, duration = s.duration,
+                            sample_rate = s.sample_rate, updated_at = s.updated_at
+                        FROM source.utterances AS s WHERE s.id = m.id AND s.status =
+                            \(UtteranceStatus.done.sql) AND m.status != \(UtteranceStatus.done.sql)
+                        """)
                 counts.completed = db.changesCount
-                try db.execute(sql: "DELETE FROM main.failures WHERE id IN (SELECT id FROM main.utterances WHERE status = \(UtteranceStatus.done.sql))")
-                try db.execute(sql: """
-                    INSERT OR IGNORE INTO main.failures (id, stage, error, attempts)
-                    SELECT f.id, f.stage, f.error, f.attempts FROM source.failures f JOIN main.utterances m ON m.id = f.id AND m.status = \(UtteranceStatus.failed.sql)
-                    """)
-                try db.execute(sql: "INSERT OR IGNORE INTO main.manifest_problems (source, error) SELECT source, error FROM source.manifest_problems")
-                counts.unchanged = (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM source.utterances") ?? 0) - counts.added - counts.completed
+                try db.execute(
+                    sql:
+                        "DELETE FROM main.failures WHERE id IN (SELECT id FROM main.utterances WHERE status = \(UtteranceStatus.done.sql))"
+                )
+                try db.execute(
+                    sql: """
+                        INSERT OR IGNORE INTO main.failures (id, stage, error, attempts)
+                        SELECT f.id, f.stage, f.error, f.attempts FROM source.failures f JOIN main.utterances
+                            m ON m.id = f.id AND m.status = \(UtteranceStatus.failed.sql)
+                        """)
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO main.manifest_problems (source, error) SELECT source, error FROM source.manifest_problems")
+                counts.unchanged =
+                    (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM source.utterances") ?? 0) - counts.added - counts.completed
                 return .commit
             }
             return counts

@@ -23,8 +23,9 @@ extension Store {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: String(decoding: PackageResources.v1_sql, as: UTF8.self))
             try db.execute(sql: "PRAGMA user_version = 1")
-            try db.execute(sql: "INSERT INTO store_info (key, value) VALUES ('schema_version', ?), ('created_at', ?)",
-                           arguments: ["1", ISO8601DateFormatter().string(from: Date())])
+            try db.execute(
+                sql: "INSERT INTO store_info (key, value) VALUES ('schema_version', ?), ('created_at', ?)",
+                arguments: ["1", ISO8601DateFormatter().string(from: Date())])
         }
         migrator.registerMigration("v2-one-version-record") { db in
             try db.execute(sql: "DELETE FROM store_info WHERE key = 'schema_version'")

@@ -66,7 +66,8 @@ struct BenchCommand: ParsableCommand {
             audio = try AudioFile.read(path, targetRate: codec.sampleRate).samples
             let wanted = Int(seconds * Double(codec.sampleRate))
             guard audio.count >= wanted else {
-                throw CommandFailure("\(path): \(Double(audio.count) / Double(codec.sampleRate)) s of audio, shorter than --seconds \(seconds)")
+                throw CommandFailure(
+                    "\(path): \(Double(audio.count) / Double(codec.sampleRate)) s of audio, shorter than --seconds \(seconds)")
             }
             audio.removeSubrange(wanted...)
         } else {
@@ -91,11 +92,12 @@ struct BenchCommand: ParsableCommand {
         let encode = median(all.map(\.total))
         let flops = codec.encodeFLOPs(samples: audio.count)
         let peak = BLAS.measuredPeakGFLOPS()
-        let report = Report(audioSeconds: seconds, runs: runs, threads: threads, encodeSeconds: encode,
-                            rtf: encode / seconds, stages: stages, flops: flops, gflopsPerSecond: flops.total / encode / 1e9,
-                            sgemmPeakGFLOPS: peak,
-                            decodeSeconds: decode ? median(decodeTimes) : nil,
-                            decodeRTF: decode ? median(decodeTimes) / seconds : nil)
+        let report = Report(
+            audioSeconds: seconds, runs: runs, threads: threads, encodeSeconds: encode,
+            rtf: encode / seconds, stages: stages, flops: flops, gflopsPerSecond: flops.total / encode / 1e9,
+            sgemmPeakGFLOPS: peak,
+            decodeSeconds: decode ? median(decodeTimes) : nil,
+            decodeRTF: decode ? median(decodeTimes) / seconds : nil)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -115,8 +117,10 @@ struct BenchCommand: ParsableCommand {
         row("acoustic encoder", stages.acousticEncoder, flops.acousticEncoder)
         row("quantizer", stages.quantizer, flops.quantizer)
         row("total", encode, flops.total)
-        print(String(format: "sgemm peak          %8.1f GFLOP/s (1024^3, %d threads); encode reaches %.0f%% of it",
-                     peak, threads, 100 * report.gflopsPerSecond / peak))
+        print(
+            String(
+                format: "sgemm peak          %8.1f GFLOP/s (1024^3, %d threads); encode reaches %.0f%% of it",
+                peak, threads, 100 * report.gflopsPerSecond / peak))
         if let decodeSeconds = report.decodeSeconds {
             print(String(format: "decode seconds     %8.3f   median, real-time factor %.3f", decodeSeconds, decodeSeconds / seconds))
         }
@@ -131,9 +135,15 @@ struct BenchCommand: ParsableCommand {
         let times = try (0...runs).map { _ in try measureSeconds { try codec.decode(codes, workspace: workspace) }.1 }.dropFirst()
         let decode = median(Array(times))
         if json {
-            print("{\"audio_seconds\":\(seconds),\"runs\":\(runs),\"threads\":\(threads),\"decode_seconds\":\(decode),\"decode_rtf\":\(decode / seconds)}")
+            print(
+                "{\"audio_seconds\":\(seconds),\"runs\":\(runs),\"threads\":\(threads),"
+                    + "\"decode_seconds\":\(decode),\"decode_rtf\":\(decode / seconds)}"
+            )
         } else {
-            print(String(format: "decode of %.2f s of random codes: %.3f s median of %d runs, real-time factor %.3f", seconds, decode, runs, decode / seconds))
+            print(
+                String(
+                    format: "decode of %.2f s of random codes: %.3f s median of %d runs, real-time factor %.3f", seconds, decode, runs,
+                    decode / seconds))
         }
     }
 }

@@ -44,15 +44,21 @@ struct BenchTokenizerCommand: ParsableCommand {
             if run > 0 { times.append(seconds) }  // run 0 fills the word cache
         }
         let middle = median(times)
-        let report = Report(lines: lines.count, bytes: data.count, tokens: tokens, runs: runs, loadSeconds: loadSeconds, medianSeconds: middle,
-                            megabytesPerSecond: Double(data.count) / middle / 1e6, tokensPerSecond: Double(tokens) / middle)
+        let report = Report(
+            lines: lines.count, bytes: data.count, tokens: tokens, runs: runs, loadSeconds: loadSeconds, medianSeconds: middle,
+            megabytesPerSecond: Double(data.count) / middle / 1e6, tokensPerSecond: Double(tokens) / middle)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            print("\(lines.count) lines, \(data.count) bytes, \(tokens) tokens; tokenizer loaded in \(String(format: "%.2f", loadSeconds)) s")
-            print(String(format: "median %.3f s over %d runs: %.2f MB/s, %.0f tokens/s", middle, runs, report.megabytesPerSecond, report.tokensPerSecond))
+            print(
+                "\(lines.count) lines, \(data.count) bytes, \(tokens) tokens; tokenizer loaded in \(String(format: "%.2f", loadSeconds)) s"
+            )
+            print(
+                String(
+                    format: "median %.3f s over %d runs: %.2f MB/s, %.0f tokens/s", middle, runs, report.megabytesPerSecond,
+                    report.tokensPerSecond))
         }
     }
 }

@@ -19,7 +19,9 @@ struct CodesCommand: ParsableCommand {
         let decoded = try AudioFile.read(audio, targetRate: codec.sampleRate)
         let workspace = Workspace(threads: ProcessInfo.processInfo.activeProcessorCount)
         let codes = try codec.encode(decoded.samples, workspace: workspace)
-        print(CodesJSON.line(path: audio, sampleRate: decoded.sourceRate, numSamples: decoded.samples.count,
-                             duration: decoded.duration, codes: codes))
+        print(
+            CodesJSON.line(
+                path: audio, sampleRate: decoded.sourceRate, numSamples: decoded.samples.count,
+                duration: decoded.duration, codes: codes))
     }
 }

@@ -84,6 +84,7 @@ struct RoundtripCommand: ParsableCommand {
         // The decoder returns whole frames; trim the extractor's padding back to the input length.
         if output.count > decoded.samples.count { output.removeSubrange(decoded.samples.count...) }
         try AudioWriter.write(output, sampleRate: codec.sampleRate, to: out, sample: pcm16 ? .pcm16 : .float32)
-        FileHandle.standardError.write(Data("\(audio): \(codes.count) codes, \(String(format: "%.2f", decoded.duration)) s -> \(out)\n".utf8))
+        FileHandle.standardError.write(
+            Data("\(audio): \(codes.count) codes, \(String(format: "%.2f", decoded.duration)) s -> \(out)\n".utf8))
     }
 }

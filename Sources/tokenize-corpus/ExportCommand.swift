@@ -49,12 +49,18 @@ struct ExportCommand: ParsableCommand {
         print("tokens      \(summary.tokens) written (text \(summary.textTokens), speech \(summary.speechTokens) before cuts)")
         print("truncated   \(summary.truncatedRows) rows longer than \(maxLength)")
         if summary.rowsWithoutSpeech > 0 {
-            print("warning     \(summary.rowsWithoutSpeech) rows hold no speech (transcript alone reaches --max-length); LLaSA_training cannot use them")
+            print(
+                "warning     \(summary.rowsWithoutSpeech) rows hold no speech (transcript alone reaches "
+                    + "--max-length); LLaSA_training cannot use them"
+            )
         }
         if format == .llasa { print("padding     \(String(format: "%.1f", summary.paddingFraction * 100))% of ids") }
         let tasks = LlasaVocabulary.taskTokens.map { "\($0)=\(v.taskTokenIds[$0]!)" }.joined(separator: " ")
         print("task ids    \(tasks)")
-        print("speech base \(v.speechBase)\(v.speechTokensInTokenizer ? " (the tokenizer's <|s_0|>)" : " (after the task tokens)"); ids up to \(v.requiredVocabularySize - 1)")
+        print(
+            "speech base \(v.speechBase)\(v.speechTokensInTokenizer ? " (the tokenizer's <|s_0|>)" : " (after the task tokens)")"
+                + "; ids up to \(v.requiredVocabularySize - 1)"
+        )
         print("pad id      \(v.padId)\(padId == nil ? " (EOS \(text.eosToken ?? "?"))" : "")")
     }
 }

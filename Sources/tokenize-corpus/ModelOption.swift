@@ -5,7 +5,13 @@ import Foundation
 
 /// `--model`: a Transformers-layout folder or a Hub id in the local cache.
 struct ModelOption: ParsableArguments {
-    @Option(name: .long, help: "Model folder (config.json, model.safetensors, preprocessor_config.json) or a Hub id in the local Hugging Face cache, e.g. hf-audio/xcodec2.")
+    @Option(
+        name: .long,
+        help: """
+            Model folder (config.json, model.safetensors, preprocessor_config.json) or a Hub id such as hf-audio/xcodec2, \
+            taken from the Hugging Face cache or fetched into it.
+            """
+    )
     var model: String
 
     /// The one way every command finds its model: a folder as it is, a Hub id from the cache, fetched into the
@@ -27,10 +33,12 @@ struct CommandFailure: Error, CustomStringConvertible {
 
 /// `--tokenizer`: a folder or file, or a Hub id fetched (tokenizer files only) into the Hugging Face cache.
 struct TokenizerOption: ParsableArguments {
-    @Option(name: .long, help: """
-        tokenizer.json or tiktoken tokenizer.model, a folder holding one (and maybe tokenizer_config.json for the EOS), \
-        or a Hub id such as meta-llama/Llama-3.2-1B-Instruct or HKUSTAudio/Llasa-1B (HF_TOKEN for gated ones).
-        """)
+    @Option(
+        name: .long,
+        help: """
+            tokenizer.json or tiktoken tokenizer.model, a folder holding one (and maybe tokenizer_config.json for the EOS), \
+            or a Hub id such as meta-llama/Llama-3.2-1B-Instruct or HKUSTAudio/Llasa-1B (HF_TOKEN for gated ones).
+            """)
     var tokenizer: String
 
     func load() throws -> TextTokenizer {

@@ -8,10 +8,10 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Encode every utterance of the manifests into the store; rerun to resume.",
         discussion: """
-        Ingests the manifests (utterances already in the store keep their results), then encodes everything \
-        still pending. Interrupt with Ctrl-C or SIGTERM: in-flight work is finished or left pending, results \
-        are committed, and the same command resumes. A kill -9 loses at most the last uncommitted batch.
-        """
+            Ingests the manifests (utterances already in the store keep their results), then encodes everything \
+            still pending. Interrupt with Ctrl-C or SIGTERM: in-flight work is finished or left pending, results \
+            are committed, and the same command resumes. A kill -9 loses at most the last uncommitted batch.
+            """
     )
 
     @Argument(help: "LibriSpeech folders, TSV or JSONL manifests, LJSpeech folders or metadata.csv.")
@@ -37,7 +37,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let shard = try self.shard.map { try Shard.parse($0) }
         // Inside a Slurm allocation, its CPUs rather than the node's.
-        let cores = ProcessInfo.processInfo.environment["SLURM_CPUS_PER_TASK"].flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
+        let cores =
+            ProcessInfo.processInfo.environment["SLURM_CPUS_PER_TASK"].flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
         let workerCount = workers ?? cores
         let threadsPerWorker = max(1, cores / workerCount)
         BLAS.setThreads(threadsPerWorker)
@@ -55,19 +56,26 @@ struct RunCommand: ParsableCommand {
         try store.bindModel(id: model.model, fingerprint: fingerprint)
         let counts = try store.ingest(entries, problems: problems)
         if counts.updated > 0 {
-            log.line("\(counts.updated) known utterance(s) have another transcript, speaker or audio path in the manifests: updated (codes kept)")
+            log.line(
+                "\(counts.updated) known utterance(s) have another transcript, speaker or audio path in "
+                    + "the manifests: updated (codes kept)"
+            )
         }
         let wanted = Set(entries.map(\.id))
         let pending = try store.pending(retryFailed: options.retryFailed, ids: wanted)
-        log.line("\(entries.count) utterances\(shard.map { " in shard \($0)" } ?? "") (\(counts.added) new), \(pending.count) to encode, \(workerCount) worker(s)")
+        log.line(
+            "\(entries.count) utterances\(shard.map { " in shard \($0)" } ?? "") (\(counts.added) new), "
+                + "\(pending.count) to encode, \(workerCount) worker(s)"
+        )
         guard !pending.isEmpty else {
             try printSummary(store: store, log: log)
             return
         }
         let codec = try Xcodec2Model(directory: directory, parts: .encoder)
         StopSignal.install()
-        let runner = CorpusRunner(model: codec, store: store, workers: workerCount, threadsPerWorker: threadsPerWorker,
-                                  maxDuration: options.maxDuration, minDuration: options.minDuration)
+        let runner = CorpusRunner(
+            model: codec, store: store, workers: workerCount, threadsPerWorker: threadsPerWorker,
+            maxDuration: options.maxDuration, minDuration: options.minDuration)
         let summary = try runner.run(pending, commitEvery: options.commitInterval) { log.progress($0) }
         log.finish(summary.progress)
         if summary.interrupted {
@@ -79,13 +87,17 @@ struct RunCommand: ParsableCommand {
 
     func printSummary(store: Store, log: ProgressLog) throws {
         let status = try store.status()
-        log.line(String(format: "store %@: %d done (%.2f h, %d frames), %d failed, %d pending, %d manifest lines skipped",
-                        store.path, status.done, status.audioSecondsDone / 3600, status.frames, status.failed, status.pending, status.manifestProblems))
+        log.line(
+            String(
+                format: "store %@: %d done (%.2f h, %d frames), %d failed, %d pending, %d manifest lines skipped",
+                store.path, status.done, status.audioSecondsDone / 3600, status.frames, status.failed, status.pending,
+                status.manifestProblems))
         if status.failed > 0 {
             var byStage: [String: Int] = [:]
             try store.forEachFailure { if $0.stage != .manifest { byStage[$0.stage.rawValue, default: 0] += 1 } }
-            log.line("failures by stage: " + byStage.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-                     + " (tokenize-corpus failures --store \(store.path))")
+            log.line(
+                "failures by stage: " + byStage.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                    + " (tokenize-corpus failures --store \(store.path))")
         }
     }
 }
@@ -139,8 +151,9 @@ final class ProgressLog {
         let finished = p.done + p.failed
         let eta = finished > 0 && finished < p.total ? p.elapsed / Double(finished) * Double(p.total - finished) : 0
         let rtf = p.audioSeconds > 0 ? p.elapsed / p.audioSeconds : 0
-        return String(format: "%d/%d utterances (%d failed), %.2f h audio, RTF %.2f (%.1fx real time), eta %@",
-                      finished, p.total, p.failed, p.audioSeconds / 3600, rtf, p.speed, duration(eta))
+        return String(
+            format: "%d/%d utterances (%d failed), %.2f h audio, RTF %.2f (%.1fx real time), eta %@",
+            finished, p.total, p.failed, p.audioSeconds / 3600, rtf, p.speed, duration(eta))
     }
 
     static func duration(_ seconds: Double) -> String {

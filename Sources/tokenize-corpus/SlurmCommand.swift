@@ -7,10 +7,10 @@ struct SlurmCommand: ParsableCommand {
         commandName: "slurm",
         abstract: "Write a Slurm array job (one store per task) and a merge job that runs after it.",
         discussion: """
-        Writes DIR/tokenize.sbatch (an array of --tasks tasks, each `run --shard auto` into DIR/stores/task-ID.db, \
-        requeue-safe because run resumes), DIR/merge.sbatch (merge into DIR/merged.db) and DIR/submit.sh, which \
-        submits the array and the merge with --dependency=afterok. Prints the command to submit.
-        """
+            Writes DIR/tokenize.sbatch (an array of --tasks tasks, each `run --shard auto` into DIR/stores/task-ID.db, \
+            requeue-safe because run resumes), DIR/merge.sbatch (merge into DIR/merged.db) and DIR/submit.sh, which \
+            submits the array and the merge with --dependency=afterok. Prints the command to submit.
+            """
     )
 
     @Option(parsing: .upToNextOption, help: "Manifests or corpus folders, as for run.") var manifest: [String]
@@ -43,7 +43,8 @@ struct SlurmCommand: ParsableCommand {
         let binary = (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? Self.absolute(CommandLine.arguments[0])
         // A folder model is passed absolute; a Hub id as it is (each task finds it in the shared cache).
         var isFolder: ObjCBool = false
-        let modelArgument = fm.fileExists(atPath: model.model, isDirectory: &isFolder) && isFolder.boolValue ? Self.absolute(model.model) : model.model
+        let modelArgument =
+            fm.fileExists(atPath: model.model, isDirectory: &isFolder) && isFolder.boolValue ? Self.absolute(model.model) : model.model
         let manifests = manifest.map { Self.quote(Self.absolute($0)) }.joined(separator: " ")
         let q = Self.quote
         var header = """
@@ -59,14 +60,15 @@ struct SlurmCommand: ParsableCommand {
 
             """
         if let partition { header += "#SBATCH --partition=\(partition)\n" }
-        let array = header + """
-            # One shard per array task; `run` resumes, so a requeued or resubmitted task continues where it stopped.
-            set -euo pipefail
-            exec \(q(binary)) run \(manifests) --model \(q(modelArgument)) \\
-                --store \(q(dir))/stores/task-"$SLURM_ARRAY_TASK_ID".db --shard auto \\
-                --workers "${SLURM_CPUS_PER_TASK:-\(cpusPerTask)}" \(options.arguments.map(q).joined(separator: " "))
+        let array =
+            header + """
+                # One shard per array task; `run` resumes, so a requeued or resubmitted task continues where it stopped.
+                set -euo pipefail
+                exec \(q(binary)) run \(manifests) --model \(q(modelArgument)) \\
+                    --store \(q(dir))/stores/task-"$SLURM_ARRAY_TASK_ID".db --shard auto \\
+                    --workers "${SLURM_CPUS_PER_TASK:-\(cpusPerTask)}" \(options.arguments.map(q).joined(separator: " "))
 
-            """
+                """
         var mergeHeader = """
             #!/bin/bash
             #SBATCH --job-name=tokenize-corpus-merge
@@ -77,12 +79,13 @@ struct SlurmCommand: ParsableCommand {
 
             """
         if let partition { mergeHeader += "#SBATCH --partition=\(partition)\n" }
-        let merge = mergeHeader + """
-            # Runs after every array task succeeded; rerunning it is safe.
-            set -euo pipefail
-            exec \(q(binary)) merge \(q(dir))/stores/task-*.db --into \(q(dir))/merged.db
+        let merge =
+            mergeHeader + """
+                # Runs after every array task succeeded; rerunning it is safe.
+                set -euo pipefail
+                exec \(q(binary)) merge \(q(dir))/stores/task-*.db --into \(q(dir))/merged.db
 
-            """
+                """
         let submit = """
             #!/bin/bash
             # Submits the array job, then the merge job that waits for it to succeed.

@@ -54,7 +54,11 @@ struct FailuresCommand: ParsableCommand {
 
     func run() throws {
         try Store(path: store, access: .read).forEachFailure { row in
-            print("{\"id\":\(CodesJSON.quoted(row.id)),\"path\":\(CodesJSON.quoted(row.path)),\"stage\":\(CodesJSON.quoted(row.stage.rawValue)),\"error\":\(CodesJSON.quoted(row.error)),\"attempts\":\(row.attempts)}")
+            print(
+                "{\"id\":\(CodesJSON.quoted(row.id)),\"path\":\(CodesJSON.quoted(row.path)),"
+                    + "\"stage\":\(CodesJSON.quoted(row.stage.rawValue)),\"error\":\(CodesJSON.quoted(row.error)),"
+                    + "\"attempts\":\(row.attempts)}"
+            )
         }
     }
 }

@@ -5,8 +5,10 @@ struct TokenizeCorpus: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize-corpus",
         abstract: "Turn speech corpora into X-Codec2 tokens for training Llasa TTS models.",
-        subcommands: [RunCommand.self, StatusCommand.self, DumpCommand.self, FailuresCommand.self, MergeCommand.self, SlurmCommand.self,
-                      CodesCommand.self, DecodeCommand.self, RoundtripCommand.self, BenchCommand.self,
-                      TextTokensCommand.self, ExportCommand.self, BenchTokenizerCommand.self]
+        subcommands: [
+            RunCommand.self, StatusCommand.self, DumpCommand.self, FailuresCommand.self, MergeCommand.self, SlurmCommand.self,
+            CodesCommand.self, DecodeCommand.self, RoundtripCommand.self, BenchCommand.self,
+            TextTokensCommand.self, ExportCommand.self, BenchTokenizerCommand.self,
+        ]
     )
 }

@@ -37,8 +37,9 @@ final class CheckpointTests: XCTestCase {
         let f32: [Float] = [1, -2, 3.5, 0, 1e-3, 65504]
         let f16: [UInt16] = [0x3C00, 0xC000, 0x3555]  // 1, -2, 0.33325195
         let bf16: [UInt16] = [0x3F80, 0xC040, 0x4049]  // 1, -3, 3.140625
-        try writeSafetensors([("a", "F32", [2, 3], bytes(f32)), ("h", "F16", [3], bytes(f16)), ("b", "BF16", [3], bytes(bf16))],
-                             to: dir.appendingPathComponent("model.safetensors"))
+        try writeSafetensors(
+            [("a", "F32", [2, 3], bytes(f32)), ("h", "F16", [3], bytes(f16)), ("b", "BF16", [3], bytes(bf16))],
+            to: dir.appendingPathComponent("model.safetensors"))
         let checkpoint = try Checkpoint(directory: dir)
         XCTAssertEqual((try checkpoint.weight("a", [2, 3]).values), f32)
         XCTAssertEqual((try checkpoint.weight("h", [3]).values), [1, -2, 0.33325195])
@@ -46,8 +47,9 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testMissingAndMisShapedTensorsNameTheKeyAndShapes() throws {
-        try writeSafetensors([("layer.weight", "F32", [2, 3], bytes([Float](repeating: 0, count: 6)))],
-                             to: dir.appendingPathComponent("model.safetensors"))
+        try writeSafetensors(
+            [("layer.weight", "F32", [2, 3], bytes([Float](repeating: 0, count: 6)))],
+            to: dir.appendingPathComponent("model.safetensors"))
         let checkpoint = try Checkpoint(directory: dir)
         XCTAssertThrowsError(try checkpoint.weight("layer.weight", [3, 2])) { error in
             XCTAssertEqual("\(error)", "tensor layer.weight has shape [2, 3], expected [3, 2]")
@@ -66,8 +68,9 @@ final class CheckpointTests: XCTestCase {
 
     func testUnexpectedTensorIsAnError() throws {
         let model = try copyOfFixture("tiny-a")
-        try writeSafetensors([("acoustic_encoder.extra.weight", "F32", [1], bytes([Float(1)]))],
-                             to: model.appendingPathComponent("extra.safetensors"))
+        try writeSafetensors(
+            [("acoustic_encoder.extra.weight", "F32", [1], bytes([Float(1)]))],
+            to: model.appendingPathComponent("extra.safetensors"))
         let indexURL = model.appendingPathComponent("model.safetensors.index.json")
         var index = try JSONSerialization.jsonObject(with: Data(contentsOf: indexURL)) as! [String: Any]
         var map = index["weight_map"] as! [String: String]
@@ -86,7 +89,8 @@ final class CheckpointTests: XCTestCase {
         config["sampling_rate"] = 24000
         try JSONSerialization.data(withJSONObject: config).write(to: configURL)
         XCTAssertThrowsError(try Xcodec2Model(directory: model)) { error in
-            XCTAssertEqual("\(error)", "\(configURL.path): bad config: sampling_rate is 24000; X-Codec2's feature extractor works at 16000 Hz only")
+            XCTAssertEqual(
+                "\(error)", "\(configURL.path): bad config: sampling_rate is 24000; X-Codec2's feature extractor works at 16000 Hz only")
         }
     }
 

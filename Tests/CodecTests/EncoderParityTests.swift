@@ -20,10 +20,16 @@ final class EncoderParityTests: XCTestCase {
         let frames = codes.count
         let hs = model.config.semanticModelConfig.hiddenSize
         let label = "\(name)/\(clip)"
-        assertClose(trace.tensors["input_features"]!, expected.floats("input_features"), tolerance: Self.featureTolerance, "\(label) input_features")
-        assertClose(trace.tensors["semantic_hidden"]!, expected.floats("semantic_hidden"), tolerance: Self.stageTolerance, "\(label) semantic_hidden")
-        assertClose(transposed(trace.tensors["semantic_adapted_time_major"]!, rows: frames, cols: hs),
-                    expected.floats("semantic_adapted"), tolerance: Self.stageTolerance, "\(label) semantic_adapted")
+        assertClose(
+            trace.tensors["input_features"]!, expected.floats("input_features"), tolerance: Self.featureTolerance,
+            "\(label) input_features"
+        )
+        assertClose(
+            trace.tensors["semantic_hidden"]!, expected.floats("semantic_hidden"), tolerance: Self.stageTolerance,
+            "\(label) semantic_hidden")
+        assertClose(
+            transposed(trace.tensors["semantic_adapted_time_major"]!, rows: frames, cols: hs),
+            expected.floats("semantic_adapted"), tolerance: Self.stageTolerance, "\(label) semantic_adapted")
         assertClose(trace.tensors["acoustic"]!, expected.floats("acoustic"), tolerance: Self.stageTolerance, "\(label) acoustic")
         assertClose(trace.tensors["fused"]!, expected.floats("fused"), tolerance: Self.stageTolerance, "\(label) fused")
         assertClose(trace.tensors["projected"]!, expected.floats("projected"), tolerance: Self.stageTolerance, "\(label) projected")

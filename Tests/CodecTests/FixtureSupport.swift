@@ -44,8 +44,10 @@ func typicalRelativeError(_ actual: [Float], _ expected: [Float]) -> Float {
 /// Checks both the worst element (`tolerance`) and, on tensors of 1000 values or more, the 99th
 /// percentile (`typical`), so a few ill-conditioned values may deviate more than the bulk, but a
 /// systematic error cannot hide.
-func assertClose(_ actual: [Float], _ expected: [Float]?, tolerance: Float, typical: Float = 5e-5, _ what: String,
-                 file: StaticString = #filePath, line: UInt = #line) {
+func assertClose(
+    _ actual: [Float], _ expected: [Float]?, tolerance: Float, typical: Float = 5e-5, _ what: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     guard let expected else { return XCTFail("\(what): no reference tensor", file: file, line: line) }
     XCTAssertEqual(actual.count, expected.count, "\(what): length", file: file, line: line)
     guard actual.count == expected.count else { return }

@@ -16,7 +16,9 @@ final class AudioFormatTests: XCTestCase {
                 var interleaved = [Float](repeating: 0, count: mono.count * channels)
                 for i in 0..<mono.count { for c in 0..<channels { interleaved[i * channels + c] = mono[i] * (c == 0 ? 1 : 0.5) } }
                 for container in [AudioWriter.Container.wav, .flac, .ogg] {
-                    let path = dir.appendingPathComponent("a\(rate)-\(channels)-\(container).\(container == .wav ? "wav" : container == .flac ? "flac" : "ogg")").path
+                    let path = dir.appendingPathComponent(
+                        "a\(rate)-\(channels)-\(container).\(container == .wav ? "wav" : container == .flac ? "flac" : "ogg")"
+                    ).path
                     try AudioWriter.write(interleaved, channels: channels, sampleRate: rate, to: path, container: container)
                     let decoded = try AudioFile.read(path)
                     XCTAssertEqual(decoded.sourceRate, rate)

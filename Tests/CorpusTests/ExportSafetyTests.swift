@@ -16,12 +16,14 @@ final class ExportSafetyTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try ExportTests.makeStore(in: dir)
         let out = dir.appendingPathComponent("out").path
-        for (flags, message) in [(["--max-length", "9223372036854775807"], "--max-length 9223372036854775807 is outside 1...131072"),
-                                 (["--max-length", "2147483648"], "--max-length 2147483648 is outside 1...131072"),
-                                 (["--max-length", "100000000"], "--max-length 100000000 is outside 1...131072"),
-                                 (["--max-length", "0"], "--max-length 0 is outside 1...131072"),
-                                 (["--pad-id=-7"], "--pad-id -7 is not an id of the tokenizer"),
-                                 (["--pad-id", "99999999"], "--pad-id 99999999 is not an id of the tokenizer")] {
+        for (flags, message) in [
+            (["--max-length", "9223372036854775807"], "--max-length 9223372036854775807 is outside 1...131072"),
+            (["--max-length", "2147483648"], "--max-length 2147483648 is outside 1...131072"),
+            (["--max-length", "100000000"], "--max-length 100000000 is outside 1...131072"),
+            (["--max-length", "0"], "--max-length 0 is outside 1...131072"),
+            (["--pad-id=-7"], "--pad-id -7 is not an id of the tokenizer"),
+            (["--pad-id", "99999999"], "--pad-id 99999999 is not an id of the tokenizer"),
+        ] {
             let result = try export(store, out, flags)
             XCTAssertNotEqual(result.status, 0, "\(flags)")
             XCTAssertTrue(result.stderr.contains(message), "\(flags): \(result.stderr)")
@@ -53,8 +55,12 @@ final class ExportSafetyTests: XCTestCase {
         let forced = try export(store, out.path, ["--force"])
         XCTAssertEqual(forced.status, 0, forced.stderr)
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: out.path))
-        XCTAssertEqual(files, ["notes.txt", "val.bin", "export_info.json", "train_input_ids.memmap", "train_input_ids_shape.npy",
-                               "val_input_ids.memmap", "val_input_ids_shape.npy"])
+        XCTAssertEqual(
+            files,
+            [
+                "notes.txt", "val.bin", "export_info.json", "train_input_ids.memmap", "train_input_ids_shape.npy",
+                "val_input_ids.memmap", "val_input_ids_shape.npy",
+            ])
         XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("val.bin"), encoding: .utf8), "hand-made")
 
         // A folder written by an export is replaced whole by the next one.
@@ -73,7 +79,8 @@ final class ExportSafetyTests: XCTestCase {
         for format in ["llasa", "jsonl"] {
             let out = dir.appendingPathComponent(format)
             XCTAssertEqual(try export(store, out.path, format: format).status, 0)
-            let info = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("export_info.json"))) as! [String: Any]
+            let info =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("export_info.json"))) as! [String: Any]
             let ids = info["ids"] as! [String: [String]]
             XCTAssertEqual(Set(ids["train"]! + ids["val"]!), Set(ExportTests.utterances.map(\.id)))
             if format == "jsonl" {
@@ -101,18 +108,23 @@ final class ExportSafetyTests: XCTestCase {
         do {
             let store = try Store(path: storePath)
             let count = 6000
-            try store.ingest((0..<count).map { ManifestEntry(id: "u\($0)", source: "t", audioPath: "/x/\($0).wav", text: "utterance \($0)") }, problems: [])
+            try store.ingest(
+                (0..<count).map { ManifestEntry(id: "u\($0)", source: "t", audioPath: "/x/\($0).wav", text: "utterance \($0)") },
+                problems: [])
             var generator = SplitMix64(seed: 7)
-            try store.commit((0..<count).map { i in
-                let codes = (0..<(200 + i % 700)).map { _ in Int32(generator.next() % 65536) }
-                return UtteranceResult(id: "u\(i)", outcome: .done(codes: codes, duration: Double(codes.count) / 50, sampleRate: 16000))
-            })
+            try store.commit(
+                (0..<count).map { i in
+                    let codes = (0..<(200 + i % 700)).map { _ in Int32(generator.next() % 65536) }
+                    return UtteranceResult(
+                        id: "u\(i)", outcome: .done(codes: codes, duration: Double(codes.count) / 50, sampleRate: 16000))
+                })
             try store.close()
         }
         let out = dir.appendingPathComponent("out").path
         XCTAssertEqual(try export(storePath, out, ["--seed", "1"]).status, 0)
         func seedOfCompleteExport() throws -> Int {
-            let info = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/export_info.json"))) as! [String: Any]
+            let info =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/export_info.json"))) as! [String: Any]
             for name in info["files"] as! [String] { XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + name), name) }
             let rows = (info["rows"] as! [String: Int])["train"]!
             let size = try FileManager.default.attributesOfItem(atPath: out + "/train_input_ids.memmap")[.size] as! Int
@@ -122,8 +134,11 @@ final class ExportSafetyTests: XCTestCase {
         var seeds: Set<Int> = []
         var generator = SplitMix64(seed: 3)
         for attempt in 0..<8 {
-            let process = try TestEnv.start(["export", "--store", storePath, "--tokenizer", tokenizer, "--format", "llasa", "--out", out,
-                                             "--seed", "\(attempt + 2)"], quiet: true)
+            let process = try TestEnv.start(
+                [
+                    "export", "--store", storePath, "--tokenizer", tokenizer, "--format", "llasa", "--out", out,
+                    "--seed", "\(attempt + 2)",
+                ], quiet: true)
             usleep(useconds_t(generator.next() % 1_500_000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

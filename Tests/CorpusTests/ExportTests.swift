@@ -17,13 +17,17 @@ final class ExportTests: XCTestCase {
         let path = directory.appendingPathComponent("store.sqlite").path
         let store = try Store(path: path)
         var entries = utterances.map { ManifestEntry(id: $0.id, source: "fixture", audioPath: $0.id + ".wav", text: $0.text) }
-        entries += [ManifestEntry(id: "broken", source: "fixture", audioPath: "broken.wav", text: "never encoded"),
-                    ManifestEntry(id: "waiting", source: "fixture", audioPath: "waiting.wav", text: "not yet")]
+        entries += [
+            ManifestEntry(id: "broken", source: "fixture", audioPath: "broken.wav", text: "never encoded"),
+            ManifestEntry(id: "waiting", source: "fixture", audioPath: "waiting.wav", text: "not yet"),
+        ]
         try store.ingest(entries, problems: [])
         var results = utterances.map {
             UtteranceResult(id: $0.id, outcome: .done(codes: $0.codes, duration: Double($0.codes.count) / 50, sampleRate: 16000))
         }
-        results.append(UtteranceResult(id: "broken", outcome: .failed(stage: .decode, error: "broken.wav: not audio", duration: nil, sampleRate: nil)))
+        results.append(
+            UtteranceResult(id: "broken", outcome: .failed(stage: .decode, error: "broken.wav: not audio", duration: nil, sampleRate: nil))
+        )
         try store.commit(results)
         return path
     }
@@ -58,8 +62,10 @@ final class ExportTests: XCTestCase {
         let directory = TestEnv.temporaryDirectory("export-\(name)")
         let store = try Self.makeStore(in: directory)
         let out = directory.appendingPathComponent("out")
-        let result = try TestEnv.run(["export", "--store", store, "--tokenizer", try TokenizerTests.tokenizerFolder(name),
-                                      "--format", "llasa", "--out", out.path, "--seed", "3"])
+        let result = try TestEnv.run([
+            "export", "--store", store, "--tokenizer", try TokenizerTests.tokenizerFolder(name),
+            "--format", "llasa", "--out", out.path, "--seed", "3",
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("train 13, val 1"), result.stdout)
         XCTAssertTrue(result.stdout.contains("truncated   3 rows"), result.stdout)
@@ -76,8 +82,9 @@ final class ExportTests: XCTestCase {
             ours += Self.rows(values, width: 2048)
         }
         let reference = Self.rows(expected.values, width: 2048)
-        XCTAssertEqual(ours.sorted { $0.lexicographicallyPrecedes($1) }, reference.sorted { $0.lexicographicallyPrecedes($1) },
-                       "export rows differ from the reference logic's")
+        XCTAssertEqual(
+            ours.sorted { $0.lexicographicallyPrecedes($1) }, reference.sorted { $0.lexicographicallyPrecedes($1) },
+            "export rows differ from the reference logic's")
         XCTAssertNotEqual(ours, reference, "rows are shuffled")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasSuffix(".partial") }
         XCTAssertEqual(leftovers, [])
@@ -94,8 +101,10 @@ final class ExportTests: XCTestCase {
         var outputs: [String: URL] = [:]
         for format in ["llasa", "jsonl", "megatron"] {
             let out = directory.appendingPathComponent(format)
-            let result = try TestEnv.run(["export", "--store", store, "--tokenizer", tokenizer, "--format", format, "--out", out.path,
-                                          "--val-size", "4", "--seed", "11"])
+            let result = try TestEnv.run([
+                "export", "--store", store, "--tokenizer", tokenizer, "--format", format, "--out", out.path,
+                "--val-size", "4", "--seed", "11",
+            ])
             XCTAssertEqual(result.status, 0, result.stderr)
             outputs[format] = out
         }
@@ -104,7 +113,8 @@ final class ExportTests: XCTestCase {
         let pad = Int64(1509)
         var jsonlSplits: [String: [[Int64]]] = [:]
         for split in ["train", "val"] {
-            let lines = TestEnv.jsonLines(try String(contentsOf: outputs["jsonl"]!.appendingPathComponent("\(split).jsonl"), encoding: .utf8))
+            let lines = TestEnv.jsonLines(
+                try String(contentsOf: outputs["jsonl"]!.appendingPathComponent("\(split).jsonl"), encoding: .utf8))
             var documents: [[Int64]] = []
             for line in lines {
                 let id = try XCTUnwrap(line["id"] as? String)
@@ -129,7 +139,9 @@ final class ExportTests: XCTestCase {
             XCTAssertEqual(docs, documents.count + 1)
             let lengths = index[34..<(34 + 4 * sequences)].withUnsafeBytes { $0.bindMemory(to: Int32.self).map(Int.init) }
             XCTAssertEqual(lengths, documents.map(\.count))
-            let pointers = index[(34 + 4 * sequences)...].prefix(8 * sequences).withUnsafeBytes { $0.bindMemory(to: Int64.self).map(Int.init) }
+            let pointers = index[(34 + 4 * sequences)...].prefix(8 * sequences).withUnsafeBytes {
+                $0.bindMemory(to: Int64.self).map(Int.init)
+            }
             XCTAssertEqual(pointers, documents.indices.map { i in documents[..<i].reduce(0) { $0 + 4 * $1.count } })
             XCTAssertEqual(index.count, 34 + 12 * sequences + 8 * docs)
             let bin = try Self.int32s(outputs["megatron"]!.appendingPathComponent("\(split).bin"))
@@ -139,7 +151,9 @@ final class ExportTests: XCTestCase {
             let padded = documents.map { $0 + Array(repeating: pad, count: 2048 - $0.count) }
             XCTAssertEqual(llasa.sorted { $0.lexicographicallyPrecedes($1) }, padded.sorted { $0.lexicographicallyPrecedes($1) })
         }
-        let info = try JSONSerialization.jsonObject(with: Data(contentsOf: outputs["llasa"]!.appendingPathComponent("export_info.json"))) as? [String: Any]
+        let info =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: outputs["llasa"]!.appendingPathComponent("export_info.json")))
+            as? [String: Any]
         let vocabulary = try XCTUnwrap(info?["vocabulary"] as? [String: Any])
         XCTAssertEqual(vocabulary["speech_base"] as? Int, 1764)
         XCTAssertEqual(vocabulary["pad_id"] as? Int, 1509)
@@ -159,14 +173,17 @@ final class ExportTests: XCTestCase {
         }
         for (name, seed) in [("a", "5"), ("b", "5"), ("c", "6")] {
             let out = directory.appendingPathComponent(name)
-            let result = try TestEnv.run(["export", "--store", store, "--tokenizer", tokenizer, "--format", "llasa", "--out", out.path,
-                                          "--seed", seed, "--max-length", "64", "--pad-id", "7", "--val-size", "0"])
+            let result = try TestEnv.run([
+                "export", "--store", store, "--tokenizer", tokenizer, "--format", "llasa", "--out", out.path,
+                "--seed", seed, "--max-length", "64", "--pad-id", "7", "--val-size", "0",
+            ])
             XCTAssertEqual(result.status, 0, result.stderr)
             memmaps.append(try Data(contentsOf: out.appendingPathComponent("train_input_ids.memmap")))
         }
         XCTAssertEqual(memmaps[0].count, 14 * 64 * 4)
         let written = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("a").path).sorted()
-        XCTAssertEqual(written, ["export_info.json", "train_input_ids.memmap", "train_input_ids_shape.npy"], "no val files for --val-size 0")
+        XCTAssertEqual(
+            written, ["export_info.json", "train_input_ids.memmap", "train_input_ids_shape.npy"], "no val files for --val-size 0")
         XCTAssertFalse(FileManager.default.fileExists(atPath: staging.path))
         XCTAssertEqual(memmaps[0], memmaps[1])
         XCTAssertNotEqual(memmaps[0], memmaps[2])
@@ -176,14 +193,20 @@ final class ExportTests: XCTestCase {
         let directory = TestEnv.temporaryDirectory("export-errors")
         let store = try Self.makeStore(in: directory)
         let gpt2 = TokenizerTests.fixtures.appendingPathComponent("small-gpt2").path
-        var result = try TestEnv.run(["export", "--store", store, "--tokenizer", gpt2, "--format", "llasa", "--out", directory.appendingPathComponent("o").path])
+        var result = try TestEnv.run([
+            "export", "--store", store, "--tokenizer", gpt2, "--format", "llasa", "--out", directory.appendingPathComponent("o").path,
+        ])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("no EOS token known") && result.stderr.contains("--pad-id"), result.stderr)
-        result = try TestEnv.run(["export", "--store", store, "--tokenizer", directory.appendingPathComponent("nothing").path, "--format", "jsonl",
-                                  "--out", directory.appendingPathComponent("o").path])
+        result = try TestEnv.run([
+            "export", "--store", store, "--tokenizer", directory.appendingPathComponent("nothing").path, "--format", "jsonl",
+            "--out", directory.appendingPathComponent("o").path,
+        ])
         XCTAssertTrue(result.stderr.contains("no such tokenizer"), result.stderr)
-        result = try TestEnv.run(["export", "--store", store, "--tokenizer", gpt2, "--pad-id", "0", "--format", "jsonl", "--val-size", "99",
-                                  "--out", directory.appendingPathComponent("o").path])
+        result = try TestEnv.run([
+            "export", "--store", store, "--tokenizer", gpt2, "--pad-id", "0", "--format", "jsonl", "--val-size", "99",
+            "--out", directory.appendingPathComponent("o").path,
+        ])
         XCTAssertTrue(result.stderr.contains("--val-size 99 is outside 0...13"), result.stderr)
     }
 
@@ -192,10 +215,13 @@ final class ExportTests: XCTestCase {
         let directory = TestEnv.temporaryDirectory("export-short")
         let store = try Self.makeStore(in: directory)
         let out = directory.appendingPathComponent("out")
-        let result = try TestEnv.run(["export", "--store", store, "--tokenizer", TokenizerTests.fixtures.appendingPathComponent("small-llama3").path,
-                                      "--format", "jsonl", "--out", out.path, "--max-length", "8"])
+        let result = try TestEnv.run([
+            "export", "--store", store, "--tokenizer", TokenizerTests.fixtures.appendingPathComponent("small-llama3").path,
+            "--format", "jsonl", "--out", out.path, "--max-length", "8",
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
-        let info = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("export_info.json"))) as! [String: Any]
+        let info =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("export_info.json"))) as! [String: Any]
         var expectedWithoutSpeech = 0
         var lines: [[String: Any]] = []
         for split in ["train", "val"] {

@@ -13,28 +13,36 @@ final class HostileInputTests: XCTestCase {
         func write(_ lines: [String], to path: String, style: String) throws {
             var text = lines.joined(separator: style == "lf" ? "\n" : "\r\n") + (style == "lf" ? "\n" : "\r\n")
             if style == "bom" { text = "\u{FEFF}" + text }
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         }
         var results: [String: [[ManifestEntry]]] = [:]
         for style in ["lf", "crlf", "bom"] {
             let root = dir.appendingPathComponent(style).path
             try write(texts.enumerated().map { "1-2-000\($0.offset) \($0.element)" }, to: root + "/libri/1/2/1-2.trans.txt", style: style)
-            try write(["id\tpath\ttext"] + texts.enumerated().map { "u\($0.offset)\ta\($0.offset).wav\t\($0.element)" },
-                      to: root + "/m.tsv", style: style)
-            try write(texts.enumerated().map { "{\"audio_filepath\": \"a\($0.offset).wav\", \"text\": \"\($0.element)\", \"id\": \"u\($0.offset)\"}" },
-                      to: root + "/m.jsonl", style: style)
-            try write(texts.enumerated().map { "LJ\($0.offset)|\($0.element.lowercased())|\($0.element)" }, to: root + "/lj/metadata.csv", style: style)
+            try write(
+                ["id\tpath\ttext"] + texts.enumerated().map { "u\($0.offset)\ta\($0.offset).wav\t\($0.element)" },
+                to: root + "/m.tsv", style: style)
+            try write(
+                texts.enumerated().map {
+                    "{\"audio_filepath\": \"a\($0.offset).wav\", \"text\": \"\($0.element)\", \"id\": \"u\($0.offset)\"}"
+                },
+                to: root + "/m.jsonl", style: style)
+            try write(
+                texts.enumerated().map { "LJ\($0.offset)|\($0.element.lowercased())|\($0.element)" }, to: root + "/lj/metadata.csv",
+                style: style)
             for manifest in ["libri", "m.tsv", "m.jsonl", "lj"] {
                 let read = try Manifest.read(root + "/" + manifest)
                 XCTAssertEqual(read.problems, [], "\(style) \(manifest)")
                 XCTAssertEqual(read.entries.map(\.text), texts, "\(style) \(manifest)")
-                results[manifest, default: []].append(read.entries.map {
-                    var entry = $0
-                    entry.audioPath = entry.audioPath.replacingOccurrences(of: "/\(style)/", with: "/")
-                    entry.source = ""
-                    return entry
-                })
+                results[manifest, default: []].append(
+                    read.entries.map {
+                        var entry = $0
+                        entry.audioPath = entry.audioPath.replacingOccurrences(of: "/\(style)/", with: "/")
+                        entry.source = ""
+                        return entry
+                    })
             }
         }
         for (manifest, versions) in results { XCTAssertEqual(Set(versions.map { "\($0)" }).count, 1, manifest) }
@@ -53,7 +61,8 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(read.problems.map(\.description), ["\(tsv):3: not UTF-8 text"])
 
         let jsonl = dir.appendingPathComponent("m.jsonl").path
-        bytes = Array("""
+        bytes = Array(
+            """
             {"audio_filepath": "a.wav", "text": "a", "id": true}
             {"audio_filepath": "b.wav", "text": "b", "id": ""}
             {"audio_filepath": "c.wav", "text": "c", "id": 7, "speaker": 12}
@@ -64,10 +73,12 @@ final class HostileInputTests: XCTestCase {
         read = try Manifest.read(jsonl)
         XCTAssertEqual(read.entries.map(\.id), ["7"])
         XCTAssertEqual(read.entries.first?.speaker, "12")
-        XCTAssertEqual(read.problems.map(\.description), [
-            "\(jsonl):1: `id` must be a non-empty string or an integer", "\(jsonl):2: `id` must be a non-empty string or an integer",
-            "\(jsonl):4: `speaker` must be a non-empty string or an integer",
-        ])
+        XCTAssertEqual(
+            read.problems.map(\.description),
+            [
+                "\(jsonl):1: `id` must be a non-empty string or an integer", "\(jsonl):2: `id` must be a non-empty string or an integer",
+                "\(jsonl):4: `speaker` must be a non-empty string or an integer",
+            ])
     }
 
     /// NaN or Inf samples are a recorded decode failure naming the file and the sample, never codes.
@@ -83,7 +94,8 @@ final class HostileInputTests: XCTestCase {
         try AudioWriter.write(SyntheticSpeech.generate(seconds: 1), sampleRate: 16000, to: dir.appendingPathComponent("good.wav").path)
         let fifo = dir.appendingPathComponent("fifo.wav").path
         XCTAssertEqual(mkfifo(fifo, 0o644), 0)
-        try "path\ttext\nnan.wav\tx\ninf.wav\ty\ngood.wav\tz\nfifo.wav\tw\n".write(to: dir.appendingPathComponent("m.tsv"), atomically: true, encoding: .utf8)
+        try "path\ttext\nnan.wav\tx\ninf.wav\ty\ngood.wav\tz\nfifo.wav\tw\n".write(
+            to: dir.appendingPathComponent("m.tsv"), atomically: true, encoding: .utf8)
         let store = dir.appendingPathComponent("s.db").path
         let result = try TestEnv.run(["run", dir.appendingPathComponent("m.tsv").path, "--model", TestEnv.tinyModel, "--store", store])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -104,8 +116,9 @@ final class HostileInputTests: XCTestCase {
         for (i, seconds) in [0.3, 0.77, 1.0, 1.5, 2.25, 3.1, 4.0, 5.5, 6.01, 7.3, 8.0, 9.9, 12.0].enumerated() {
             let path = dir.appendingPathComponent("clip\(i).mp3").path
             for rate in [16000, 44100] {
-                try AudioWriter.write(SyntheticSpeech.generate(seconds: seconds, sampleRate: rate, seed: UInt64(i + 1)), sampleRate: rate,
-                                      to: path, container: .mp3)
+                try AudioWriter.write(
+                    SyntheticSpeech.generate(seconds: seconds, sampleRate: rate, seed: UInt64(i + 1)), sampleRate: rate,
+                    to: path, container: .mp3)
                 let audio = try AudioFile.read(path)
                 XCTAssertEqual(audio.duration, seconds, accuracy: 0.08, "\(seconds) s at \(rate) Hz")
             }
@@ -139,14 +152,18 @@ final class HostileInputTests: XCTestCase {
         let first = header.keys.filter { $0.hasPrefix("acoustic_encoder.") }.sorted()[0]
 
         /// A copy of tiny-b with `edit` applied to its config and header, and the data section patched by `patch`.
-        func variant(_ name: String, config edit: (inout [String: Any]) -> Void = { _ in },
-                     header headerEdit: (inout [String: Any]) -> Void = { _ in }, rawHeaderLength: UInt64? = nil,
-                     patch: (inout Data, Int) -> Void = { _, _ in }) throws -> String {
+        func variant(
+            _ name: String, config edit: (inout [String: Any]) -> Void = { _ in },
+            header headerEdit: (inout [String: Any]) -> Void = { _ in }, rawHeaderLength: UInt64? = nil,
+            patch: (inout Data, Int) -> Void = { _, _ in }
+        ) throws -> String {
             let folder = dir.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(at: source.appendingPathComponent("preprocessor_config.json"),
-                                             to: folder.appendingPathComponent("preprocessor_config.json"))
-            var config = try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("config.json"))) as! [String: Any]
+            try FileManager.default.copyItem(
+                at: source.appendingPathComponent("preprocessor_config.json"),
+                to: folder.appendingPathComponent("preprocessor_config.json"))
+            var config =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("config.json"))) as! [String: Any]
             edit(&config)
             try JSONSerialization.data(withJSONObject: config).write(to: folder.appendingPathComponent("config.json"))
             var newHeader = header
@@ -164,27 +181,65 @@ final class HostileInputTests: XCTestCase {
         }
         func entry(_ h: [String: Any], _ key: String) -> [String: Any] { h[key] as! [String: Any] }
         let cases: [(String, String)] = [
-            (try variant("negative-offsets", header: { h in var e = entry(h, first); e["data_offsets"] = [-4096, 0]; h[first] = e }),
-             "malformed checkpoint: tensor \(first) data range"),
-            (try variant("huge-offsets", header: { h in var e = entry(h, first); e["data_offsets"] = [0, Int.max]; h[first] = e }),
-             "malformed checkpoint: tensor \(first) data range"),
-            (try variant("negative-shape", header: { h in var e = entry(h, first); e["shape"] = [-1, -8]; h[first] = e }),
-             "malformed checkpoint: tensor \(first) data range"),
-            (try variant("overflowing-shape", header: { h in var e = entry(h, first); e["shape"] = [Int.max, 4]; h[first] = e }),
-             "malformed checkpoint: tensor \(first) data range"),
+            (
+                try variant(
+                    "negative-offsets",
+                    header: { h in
+                        var e = entry(h, first); e["data_offsets"] = [-4096, 0]; h[first] = e
+                    }),
+                "malformed checkpoint: tensor \(first) data range"
+            ),
+            (
+                try variant(
+                    "huge-offsets",
+                    header: { h in
+                        var e = entry(h, first); e["data_offsets"] = [0, Int.max]; h[first] = e
+                    }),
+                "malformed checkpoint: tensor \(first) data range"
+            ),
+            (
+                try variant(
+                    "negative-shape",
+                    header: { h in
+                        var e = entry(h, first); e["shape"] = [-1, -8]; h[first] = e
+                    }),
+                "malformed checkpoint: tensor \(first) data range"
+            ),
+            (
+                try variant(
+                    "overflowing-shape",
+                    header: { h in
+                        var e = entry(h, first); e["shape"] = [Int.max, 4]; h[first] = e
+                    }),
+                "malformed checkpoint: tensor \(first) data range"
+            ),
             (try variant("header-length", rawHeaderLength: UInt64.max - 3), "malformed checkpoint: header length"),
             (try variant("zero-heads", config: { $0["num_attention_heads"] = 0 }), "bad config: num_attention_heads is 0"),
-            (try variant("zero-semantic-heads", config: { c in
-                var s = c["semantic_model_config"] as! [String: Any]; s["num_attention_heads"] = 0; c["semantic_model_config"] = s
-            }), "bad config: semantic num_attention_heads is 0"),
-            (try variant("overflowing-ratios", config: { $0["downsampling_ratios"] = [Int.max, Int.max, 2] }), "bad config: downsampling_ratios"),
-            (try variant("overflowing-levels", config: { $0["quantization_levels"] = Array(repeating: 65536, count: 8) }), "bad config: quantization_levels"),
+            (
+                try variant(
+                    "zero-semantic-heads",
+                    config: { c in
+                        var s = c["semantic_model_config"] as! [String: Any]; s["num_attention_heads"] = 0; c["semantic_model_config"] = s
+                    }), "bad config: semantic num_attention_heads is 0"
+            ),
+            (
+                try variant("overflowing-ratios", config: { $0["downsampling_ratios"] = [Int.max, Int.max, 2] }),
+                "bad config: downsampling_ratios"
+            ),
+            (
+                try variant("overflowing-levels", config: { $0["quantization_levels"] = Array(repeating: 65536, count: 8) }),
+                "bad config: quantization_levels"
+            ),
             (try variant("negative-hidden", config: { $0["hidden_size"] = -1024 }), "bad config: hidden_size is -1024"),
-            (try variant("nan-weight", patch: { body, _ in
-                let e = entry(header, first)
-                let offset = (e["data_offsets"] as! [Int])[0]
-                body[offset] = 0x00; body[offset + 1] = 0x7E  // F16 NaN
-            }), "tensor \(first) holds a non-finite value (NaN or Inf) at element 0"),
+            (
+                try variant(
+                    "nan-weight",
+                    patch: { body, _ in
+                        let e = entry(header, first)
+                        let offset = (e["data_offsets"] as! [Int])[0]
+                        body[offset] = 0x00; body[offset + 1] = 0x7E  // F16 NaN
+                    }), "tensor \(first) holds a non-finite value (NaN or Inf) at element 0"
+            ),
         ]
         for (folder, expected) in cases {
             let result = try TestEnv.run(["codes", clip, "--model", folder])

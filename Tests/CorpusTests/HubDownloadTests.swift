@@ -21,7 +21,9 @@ final class HubDownloadTests: XCTestCase {
     static func startFakeHub(serving folder: URL, repoID: String, log: String) throws -> (Process, Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestEnv.repo.appendingPathComponent("Tests/CorpusTests/fake_hub.py").path, folder.path, repoID, log]
+        process.arguments = [
+            "python3", TestEnv.repo.appendingPathComponent("Tests/CorpusTests/fake_hub.py").path, folder.path, repoID, log,
+        ]
         let out = Pipe()
         process.standardOutput = out
         try process.run()
@@ -59,8 +61,9 @@ final class HubDownloadTests: XCTestCase {
         XCTAssertEqual(printed, "[" + expected.map(String.init).joined(separator: ",") + "]\n")
         let snapshots = cache.appendingPathComponent("models--test-org--tiny-tokenizer/snapshots")
         let revision = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: snapshots.path).first)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: snapshots.appendingPathComponent(revision).path).sorted(),
-                       ["tokenizer.json", "tokenizer_config.json"])
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: snapshots.appendingPathComponent(revision).path).sorted(),
+            ["tokenizer.json", "tokenizer_config.json"])
     }
 
     override func tearDown() {
@@ -72,8 +75,10 @@ final class HubDownloadTests: XCTestCase {
     func runWith(cache: URL, extra: [String: String] = [:]) throws -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestEnv.binary)
-        process.arguments = ["run", TestEnv.repo.appendingPathComponent("manifests/sample/LibriSpeech").path,
-                             "--model", repoID, "--store", dir.appendingPathComponent(UUID().uuidString + ".db").path]
+        process.arguments = [
+            "run", TestEnv.repo.appendingPathComponent("manifests/sample/LibriSpeech").path,
+            "--model", repoID, "--store", dir.appendingPathComponent(UUID().uuidString + ".db").path,
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["HF_ENDPOINT"] = "http://127.0.0.1:\(port)"
         environment["HF_HUB_CACHE"] = cache.path
@@ -100,7 +105,8 @@ final class HubDownloadTests: XCTestCase {
             let link = snapshot.appendingPathComponent(name).path
             let destination = try FileManager.default.destinationOfSymbolicLink(atPath: link)
             XCTAssertTrue(destination.hasPrefix("../../blobs/"), destination)
-            XCTAssertEqual(FileManager.default.contents(atPath: link), FileManager.default.contents(atPath: model.appendingPathComponent(name).path))
+            XCTAssertEqual(
+                FileManager.default.contents(atPath: link), FileManager.default.contents(atPath: model.appendingPathComponent(name).path))
         }
         // Now cached: a second run asks the Hub nothing.
         let before = try String(contentsOfFile: requestLog, encoding: .utf8)

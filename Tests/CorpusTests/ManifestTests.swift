@@ -16,7 +16,8 @@ final class ManifestTests: XCTestCase {
 
         let tsv = try Manifest.read(sample + "/sample.tsv")
         XCTAssertEqual(tsv.entries.count, 6)
-        XCTAssertTrue(tsv.entries.allSatisfy { FileManager.default.fileExists(atPath: $0.audioPath) }, "relative paths resolve against the manifest")
+        XCTAssertTrue(
+            tsv.entries.allSatisfy { FileManager.default.fileExists(atPath: $0.audioPath) }, "relative paths resolve against the manifest")
         let jsonl = try Manifest.read(sample + "/sample.jsonl")
         XCTAssertEqual(jsonl.entries.map(\.text), tsv.entries.map(\.text))
         let lj = try Manifest.read(sample + "/LJSpeech")
@@ -41,12 +42,17 @@ final class ManifestTests: XCTestCase {
         let dir = TestEnv.temporaryDirectory("bad-manifest")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("m.jsonl").path
-        try ("{\"audio_filepath\": \"a.wav\", \"text\": \"ok\"}\nnot json\n{\"text\": \"no audio\"}\n"
-             + "{\"audio_filepath\": \"b.wav\", \"text\": \"nul\\u0000inside\"}\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try
+            ("{\"audio_filepath\": \"a.wav\", \"text\": \"ok\"}\nnot json\n{\"text\": \"no audio\"}\n"
+            + "{\"audio_filepath\": \"b.wav\", \"text\": \"nul\\u0000inside\"}\n").write(toFile: path, atomically: true, encoding: .utf8)
         let (entries, problems) = try Manifest.read(path)
         XCTAssertEqual(entries.map(\.id), ["a"])
-        XCTAssertEqual(problems.map(\.description), ["\(path):2: not a JSON object", "\(path):3: no `audio_filepath` string",
-                                                     "\(path):4: contains a NUL character"])
+        XCTAssertEqual(
+            problems.map(\.description),
+            [
+                "\(path):2: not a JSON object", "\(path):3: no `audio_filepath` string",
+                "\(path):4: contains a NUL character",
+            ])
     }
 
     func testShardsPartitionIdsStably() throws {
@@ -57,8 +63,10 @@ final class ManifestTests: XCTestCase {
             for id in ids where shard.contains(id) { XCTAssertTrue(seen.insert(id).inserted) }
         }
         XCTAssertEqual(seen.count, 1000)
-        XCTAssertEqual(try Shard.parse("auto", environment: ["SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "4"]),
-                       Shard(index: 1, count: 3))
+        XCTAssertEqual(
+            try Shard.parse(
+                "auto", environment: ["SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "4"]),
+            Shard(index: 1, count: 3))
         XCTAssertThrowsError(try Shard.parse("auto", environment: [:]))
         XCTAssertThrowsError(try Shard.parse("3/3"))
     }

@@ -15,11 +15,14 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(uninterrupted.status, 0, uninterrupted.stderr)
 
         // Kill as soon as some results are committed but not all.
-        let process = try TestEnv.start(["run", manifest, "--model", TestEnv.tinyModel, "--store", killed, "--commit-interval", "0.1"], quiet: true)
+        let process = try TestEnv.start(
+            ["run", manifest, "--model", TestEnv.tinyModel, "--store", killed, "--commit-interval", "0.1"], quiet: true)
         var doneAtKill = 0
         let deadline = Date().addingTimeInterval(120)
         while process.isRunning && Date() < deadline {
-            if FileManager.default.fileExists(atPath: killed), let status = try? Store(path: killed, access: .read).status(), status.done > 0 {
+            if FileManager.default.fileExists(atPath: killed), let status = try? Store(path: killed, access: .read).status(),
+                status.done > 0
+            {
                 doneAtKill = status.done
                 break
             }
@@ -56,10 +59,14 @@ final class ResumeTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let manifest = try TestEnv.syntheticCorpus(in: dir, count: 240)
         let store = dir.appendingPathComponent("s.db").path
-        let process = try TestEnv.start(["run", manifest, "--model", TestEnv.tinyModel, "--store", store, "--commit-interval", "0.1"], quiet: true)
+        let process = try TestEnv.start(
+            ["run", manifest, "--model", TestEnv.tinyModel, "--store", store, "--commit-interval", "0.1"], quiet: true)
         let deadline = Date().addingTimeInterval(120)
         while process.isRunning && Date() < deadline {
-            if FileManager.default.fileExists(atPath: store), let status = try? Store(path: store, access: .read).status(), status.done > 0 { break }
+            if FileManager.default.fileExists(atPath: store), let status = try? Store(path: store, access: .read).status(), status.done > 0
+            {
+                break
+            }
             usleep(20_000)
         }
         kill(process.processIdentifier, SIGINT)

@@ -40,7 +40,8 @@ final class ShardMergeTests: XCTestCase {
         let a = dir.appendingPathComponent("a.db").path, b = dir.appendingPathComponent("b.db").path
         XCTAssertEqual(try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", a]).status, 0)
         // The same ids with another transcript.
-        let changed = try String(contentsOfFile: manifest, encoding: .utf8).replacingOccurrences(of: "sentence number 1", with: "another sentence")
+        let changed = try String(contentsOfFile: manifest, encoding: .utf8).replacingOccurrences(
+            of: "sentence number 1", with: "another sentence")
         try changed.write(toFile: manifest, atomically: true, encoding: .utf8)
         XCTAssertEqual(try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", b]).status, 0)
         let conflict = try TestEnv.run(["merge", a, b, "--into", dir.appendingPathComponent("m.db").path])
@@ -61,10 +62,13 @@ final class SlurmScriptTests: XCTestCase {
     func testTheArrayJobPassesEveryRunOption() throws {
         let dir = TestEnv.temporaryDirectory("slurm-flags")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let given = ["--max-duration", "30.0", "--min-duration", "0.25", "--commit-interval", "5.0", "--retry-failed",
-                     "--manifest-format", "tsv"]
-        let result = try TestEnv.run(["slurm", "--manifest", "/data/m.tsv", "--model", TestEnv.tinyModel, "--out", dir.path, "--tasks", "3"]
-                                     + given)
+        let given = [
+            "--max-duration", "30.0", "--min-duration", "0.25", "--commit-interval", "5.0", "--retry-failed",
+            "--manifest-format", "tsv",
+        ]
+        let result = try TestEnv.run(
+            ["slurm", "--manifest", "/data/m.tsv", "--model", TestEnv.tinyModel, "--out", dir.path, "--tasks", "3"]
+                + given)
         XCTAssertEqual(result.status, 0, result.stderr)
         let script = try String(contentsOf: dir.appendingPathComponent("tokenize.sbatch"), encoding: .utf8)
         // The exec line with its continuations, split into words (every value is single-quoted, without quotes inside).

@@ -28,8 +28,9 @@ final class ShutdownAndStoreTests: XCTestCase {
                 let store = try Store(path: dir.appendingPathComponent("s\(round).db").path)
                 released = store
                 try store.ingest(entries, problems: [])
-                let runner = CorpusRunner(model: model, store: store, workers: 1 + round % 2, threadsPerWorker: 1,
-                                          maxDuration: 60, minDuration: 0.1)
+                let runner = CorpusRunner(
+                    model: model, store: store, workers: 1 + round % 2, threadsPerWorker: 1,
+                    maxDuration: 60, minDuration: 0.1)
                 var seenWhileRunning = 0
                 let summary = try runner.run(try store.pending(retryFailed: false)) { _ in
                     seenWhileRunning = max(seenWhileRunning, Self.threads(named: "tc-"))
@@ -63,16 +64,20 @@ final class ShutdownAndStoreTests: XCTestCase {
         _ = try TestEnv.syntheticCorpus(in: dir, count: 3)
         let store = dir.appendingPathComponent("s.db").path
         // First run from the corpus folder with a relative manifest; every clip is refused as too short.
-        let first = try TestEnv.run(["run", "./corpus.tsv", "--model", TestEnv.tinyModel, "--store", "s.db", "--min-duration", "100"],
-                                    in: dir)
+        let first = try TestEnv.run(
+            ["run", "./corpus.tsv", "--model", TestEnv.tinyModel, "--store", "s.db", "--min-duration", "100"],
+            in: dir)
         XCTAssertEqual(first.status, 0, first.stderr)
         let paths = TestEnv.jsonLines(try TestEnv.run(["failures", "--store", store]).stdout).compactMap { $0["path"] as? String }
         XCTAssertEqual(paths.sorted(), (0..<3).map { dir.appendingPathComponent(String(format: "utt%04d.wav", $0)).path })
         // Resumed from elsewhere, with the manifest named another way: all found.
         let other = TestEnv.temporaryDirectory("elsewhere")
         defer { try? FileManager.default.removeItem(at: other) }
-        let resumed = try TestEnv.run(["run", "../" + dir.lastPathComponent + "/corpus.tsv", "--model", TestEnv.tinyModel, "--store", store,
-                                       "--retry-failed"], in: other)
+        let resumed = try TestEnv.run(
+            [
+                "run", "../" + dir.lastPathComponent + "/corpus.tsv", "--model", TestEnv.tinyModel, "--store", store,
+                "--retry-failed",
+            ], in: other)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertEqual(try Store(path: store, access: .read).status().done, 3)
     }
@@ -85,7 +90,8 @@ final class ShutdownAndStoreTests: XCTestCase {
         let store = dir.appendingPathComponent("s.db").path
         XCTAssertEqual(try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", store]).status, 0)
         let before = TestEnv.jsonLines(try TestEnv.run(["dump", "--store", store]).stdout)
-        let edited = try String(contentsOfFile: manifest, encoding: .utf8).replacingOccurrences(of: "sentence number 1", with: "Sentence one.")
+        let edited = try String(contentsOfFile: manifest, encoding: .utf8).replacingOccurrences(
+            of: "sentence number 1", with: "Sentence one.")
         try edited.write(toFile: manifest, atomically: true, encoding: .utf8)
         let rerun = try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", store])
         XCTAssertEqual(rerun.status, 0, rerun.stderr)
@@ -136,8 +142,10 @@ final class ShutdownAndStoreTests: XCTestCase {
         let out = TestEnv.temporaryDirectory("readonly-out")
         defer { try? FileManager.default.removeItem(at: out) }
         chmod(out.path, 0o777)
-        for command in [["status", "--store", store], ["dump", "--store", store], ["failures", "--store", store],
-                        ["export", "--store", store, "--tokenizer", tokenizer, "--format", "jsonl", "--out", out.appendingPathComponent("e").path]] {
+        for command in [
+            ["status", "--store", store], ["dump", "--store", store], ["failures", "--store", store],
+            ["export", "--store", store, "--tokenizer", tokenizer, "--format", "jsonl", "--out", out.appendingPathComponent("e").path],
+        ] {
             let result = try TestEnv.run(asNobody + command, executable: asNobody.isEmpty ? nil : "/usr/bin/setpriv")
             XCTAssertEqual(result.status, 0, "\(command[0]): \(result.stderr)")
         }
@@ -146,14 +154,20 @@ final class ShutdownAndStoreTests: XCTestCase {
         let foreign = dir.appendingPathComponent("other.sqlite").path
         let setup = Process()
         setup.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        setup.arguments = ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table notes(x)'); c.commit()", foreign]
+        setup.arguments = [
+            "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table notes(x)'); c.commit()", foreign,
+        ]
         try setup.run()
         setup.waitUntilExit()
         let original = try Data(contentsOf: URL(fileURLWithPath: foreign))
-        for command in [["status", "--store", foreign], ["dump", "--store", foreign], ["run", manifest, "--model", TestEnv.tinyModel, "--store", foreign]] {
+        for command in [
+            ["status", "--store", foreign], ["dump", "--store", foreign],
+            ["run", manifest, "--model", TestEnv.tinyModel, "--store", foreign],
+        ] {
             let result = try TestEnv.run(command)
             XCTAssertEqual(result.status, 1, command[0])
-            XCTAssertTrue(result.stderr.contains("not a tokenize-corpus store: an SQLite database with other tables (notes)"), result.stderr)
+            XCTAssertTrue(
+                result.stderr.contains("not a tokenize-corpus store: an SQLite database with other tables (notes)"), result.stderr)
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: foreign)), original)
         XCTAssertFalse(FileManager.default.fileExists(atPath: foreign + "-wal"))

@@ -8,9 +8,11 @@ import XCTest
 final class StoreSchemaTests: XCTestCase {
     /// Tables and indexes as SQLite records them, without GRDB's own.
     static func schema(_ db: Database) throws -> [String] {
-        try String.fetchAll(db, sql: """
-            SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'grdb%' AND name NOT LIKE 'sqlite%' ORDER BY name
-            """)
+        try String.fetchAll(
+            db,
+            sql: """
+                SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'grdb%' AND name NOT LIKE 'sqlite%' ORDER BY name
+                """)
     }
 
     func testMigrationsGiveTheSchemaOfTheDesignCard() throws {
@@ -24,7 +26,8 @@ final class StoreSchemaTests: XCTestCase {
         XCTAssertEqual(try migrated.read(Self.schema), try card.read(Self.schema))
         // One version record: GRDB's table; the two records of v1 are retired.
         try migrated.read { db in
-            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"), ["v1", "v2-one-version-record"])
+            XCTAssertEqual(
+                try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"), ["v1", "v2-one-version-record"])
             XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 0)
             XCTAssertNil(try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'schema_version'"))
         }

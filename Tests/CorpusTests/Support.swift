@@ -38,13 +38,16 @@ enum TestEnv {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 
     /// `executable` runs another program (a wrapper such as setpriv) instead of the CLI.
-    static func start(_ arguments: [String], quiet: Bool = false, stdin: Pipe? = nil, in directory: URL? = nil,
-                      executable: String? = nil) throws -> Process {
+    static func start(
+        _ arguments: [String], quiet: Bool = false, stdin: Pipe? = nil, in directory: URL? = nil,
+        executable: String? = nil
+    ) throws -> Process {
         let process = Process()
         if let stdin { process.standardInput = stdin }
         if let directory { process.currentDirectoryURL = directory }

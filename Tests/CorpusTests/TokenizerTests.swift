@@ -12,8 +12,9 @@ final class TokenizerTests: XCTestCase {
         let gzipped = folder.appendingPathComponent("tokenizer.json.gz")
         guard FileManager.default.fileExists(atPath: gzipped.path) else { return folder.path }
         let unpacked = TestEnv.temporaryDirectory(name)
-        try FileManager.default.copyItem(at: folder.appendingPathComponent("tokenizer_config.json"),
-                                         to: unpacked.appendingPathComponent("tokenizer_config.json"))
+        try FileManager.default.copyItem(
+            at: folder.appendingPathComponent("tokenizer_config.json"),
+            to: unpacked.appendingPathComponent("tokenizer_config.json"))
         let gunzip = Process()
         gunzip.executableURL = URL(fileURLWithPath: "/bin/sh")
         gunzip.arguments = ["-c", "gzip -dc '\(gzipped.path)' > '\(unpacked.appendingPathComponent("tokenizer.json").path)'"]
@@ -23,9 +24,11 @@ final class TokenizerTests: XCTestCase {
         return unpacked.path
     }
 
-    static let texts: [String] = try! JSONDecoder().decode([String].self, from: Data(contentsOf: fixtures.appendingPathComponent("stress-texts.json")))
-    static let expected: [String: [[Int32]]] = try! JSONDecoder().decode([String: [[Int32]]].self,
-                                                                          from: Data(contentsOf: fixtures.appendingPathComponent("expected-ids.json")))
+    static let texts: [String] = try! JSONDecoder().decode(
+        [String].self, from: Data(contentsOf: fixtures.appendingPathComponent("stress-texts.json")))
+    static let expected: [String: [[Int32]]] = try! JSONDecoder().decode(
+        [String: [[Int32]]].self,
+        from: Data(contentsOf: fixtures.appendingPathComponent("expected-ids.json")))
 
     func checkStressSet(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let tokenizer = try TextTokenizer.load(Self.tokenizerFolder(name))
@@ -87,12 +90,19 @@ final class TokenizerTests: XCTestCase {
                 XCTAssertFalse(message.contains("\n"), message, file: file, line: line)
             }
         }
-        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("small-llama3/tokenizer.json"))) as! [String: Any]
+        var json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("small-llama3/tokenizer.json")))
+            as! [String: Any]
         json["normalizer"] = ["type": "NFC"]
-        refused("nfc.json", String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self), "normalizer NFC is not supported")
+        refused(
+            "nfc.json", String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self),
+            "normalizer NFC is not supported"
+        )
         json["normalizer"] = NSNull()
         json["pre_tokenizer"] = ["type": "Whitespace"]
-        refused("ws.json", String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self), "pre-tokenizer Whitespace is not supported")
+        refused(
+            "ws.json", String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self),
+            "pre-tokenizer Whitespace is not supported")
         var model = json["model"] as! [String: Any]
         model["type"] = "WordPiece"
         json["model"] = model

@@ -101,7 +101,8 @@ def main() -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for clip_name, clip_stages in stages.items():
             save_file(clip_stages, out_dir / f"{clip_name}.safetensors")
-        provenance["models"][config_name] = {"seed": seed, "storage": "float16" if half else "float32 sharded", "min_rounding_margin": margins,
+        provenance["models"][config_name] = {"seed": seed, "storage": "float16" if half else "float32 sharded",
+                                             "min_rounding_margin": margins,
                                              "distinct_codes": {n: len(set(s["codes"].tolist())) for n, s in stages.items()},
                                              "frames": {n: s["codes"].numel() for n, s in stages.items()}}
         print(config_name, margins)

@@ -43,7 +43,8 @@ struct ExportFolder {
                 target = .otherFiles
             } else {
                 let shown = (foreign.isEmpty ? contents.sorted() : foreign).prefix(3).joined(separator: ", ")
-                throw ExportError("\(out): holds files an export did not write (\(shown)); use a new or empty folder, or --force to write beside them")
+                throw ExportError(
+                    "\(out): holds files an export did not write (\(shown)); use a new or empty folder, or --force to write beside them")
             }
         } else {
             target = .absentOrEmpty
@@ -56,7 +57,8 @@ struct ExportFolder {
             try fm.removeItem(atPath: staging)
         }
         guard (try? fm.createDirectory(atPath: staging, withIntermediateDirectories: true)) != nil,
-              fm.createFile(atPath: (staging as NSString).appendingPathComponent(Self.stagingMarker), contents: Data()) else {
+            fm.createFile(atPath: (staging as NSString).appendingPathComponent(Self.stagingMarker), contents: Data())
+        else {
             throw ExportError("\(staging): cannot create the staging folder beside --out (\(String(cString: strerror(errno))))")
         }
     }
@@ -71,7 +73,9 @@ struct ExportFolder {
         switch target {
         case .absentOrEmpty:
             // rename(2) replaces an empty folder in one step.
-            guard rename(staging, out) == 0 else { throw ExportError("\(out): cannot rename \(staging) to it (\(String(cString: strerror(errno))))") }
+            guard rename(staging, out) == 0 else {
+                throw ExportError("\(out): cannot rename \(staging) to it (\(String(cString: strerror(errno))))")
+            }
         case .previousExport:
             // The previous export becomes the staging folder: marked first, so a kill before it is removed
             // leaves something the next export recognises and clears.
@@ -105,7 +109,9 @@ struct ExportFolder {
 
     private func move(_ name: String) throws {
         let destination = (out as NSString).appendingPathComponent(name)
-        guard rename(path(name), destination) == 0 else { throw ExportError("\(destination): cannot move into place (\(String(cString: strerror(errno))))") }
+        guard rename(path(name), destination) == 0 else {
+            throw ExportError("\(destination): cannot move into place (\(String(cString: strerror(errno))))")
+        }
     }
 
     private func syncFolder(_ folder: String) {

@@ -106,7 +106,8 @@ public struct Exporter {
         rows < 2 ? 0 : max(1, min(1000, rows * 5 / 100))
     }
 
-    public static func export(store: Store, tokenizer: TextTokenizer, options: ExportOptions, to directory: String) throws -> ExportSummary {
+    public static func export(store: Store, tokenizer: TextTokenizer, options: ExportOptions, to directory: String) throws -> ExportSummary
+    {
         guard (1...ExportOptions.maxLengthLimit).contains(options.maxLength) else {
             throw ExportError("--max-length \(options.maxLength) is outside 1...\(ExportOptions.maxLengthLimit)")
         }
@@ -126,10 +127,13 @@ public struct Exporter {
         }
     }
 
-    private static func write(store: Store, tokenizer: TextTokenizer, vocabulary: LlasaVocabulary, options: ExportOptions,
-                              into folder: ExportFolder) throws -> ExportSummary {
-        var summary = ExportSummary(format: options.format, store: store.path, model: try store.info("model_id"), tokenizer: tokenizer.source,
-                                    seed: options.seed, maxLength: options.maxLength, rows: [:], vocabulary: vocabulary)
+    private static func write(
+        store: Store, tokenizer: TextTokenizer, vocabulary: LlasaVocabulary, options: ExportOptions,
+        into folder: ExportFolder
+    ) throws -> ExportSummary {
+        var summary = ExportSummary(
+            format: options.format, store: store.path, model: try store.info("model_id"), tokenizer: tokenizer.source,
+            seed: options.seed, maxLength: options.maxLength, rows: [:], vocabulary: vocabulary)
         var builder = LlasaSequenceBuilder(tokenizer: tokenizer, vocabulary: vocabulary)
         var sink: ExportSink?
         var permutation = RowPermutation(count: 0, seed: options.seed)
@@ -139,13 +143,15 @@ public struct Exporter {
             guard total > 0 else { throw ExportError("\(store.path): no encoded utterances to export") }
             let valCount = options.valSize ?? defaultValSize(rows: total)
             guard valCount >= 0 && valCount < total else {
-                throw ExportError("--val-size \(valCount) is outside 0...\(total - 1): the store has \(total) encoded utterances and train needs one")
+                throw ExportError(
+                    "--val-size \(valCount) is outside 0...\(total - 1): the store has \(total) encoded utterances and train needs one")
             }
             trainCount = total - valCount
             summary.rows = ["train": trainCount, "val": valCount]
             permutation = RowPermutation(count: total, seed: options.seed)
-            sink = try ExportSink(format: options.format, folder: folder, trainRows: trainCount, valRows: valCount,
-                                  maxLength: options.maxLength, padId: vocabulary.padId)
+            sink = try ExportSink(
+                format: options.format, folder: folder, trainRows: trainCount, valRows: valCount,
+                maxLength: options.maxLength, padId: vocabulary.padId)
             if options.format == .llasa {
                 trainIDs = Array(repeating: "", count: trainCount)
                 valIDs = Array(repeating: "", count: valCount)
@@ -170,8 +176,9 @@ public struct Exporter {
             case (.train, _): trainIDs.append(row.id)
             case (.val, _): valIDs.append(row.id)
             }
-            try sink!.write(id: row.id, ids: ids, textTokens: builder.textTokens, speechTokens: row.codes.count,
-                            truncated: truncated, to: split)
+            try sink!.write(
+                id: row.id, ids: ids, textTokens: builder.textTokens, speechTokens: row.codes.count,
+                truncated: truncated, to: split)
         }
         summary.files = try sink!.finish()
         summary.ids = ["train": trainIDs, "val": valIDs]
@@ -296,11 +303,13 @@ final class ExportSink {
     }
 
     func write(id: String, ids: ArraySlice<Int32>, textTokens: Int, speechTokens: Int, truncated: Bool, to split: Split) throws {
-        let (index, position): (Int, Int) = switch split {
-        case let .train(p): (0, p)
-        case let .val(p): (1, p)
-        }
-        try writers[index]!.write(id: id, ids: ids, textTokens: textTokens, speechTokens: speechTokens, truncated: truncated, position: position)
+        let (index, position): (Int, Int) =
+            switch split {
+            case let .train(p): (0, p)
+            case let .val(p): (1, p)
+            }
+        try writers[index]!.write(
+            id: id, ids: ids, textTokens: textTokens, speechTokens: speechTokens, truncated: truncated, position: position)
     }
 
     /// Completes every file; returns their names.

@@ -4,10 +4,12 @@
 /// `<|s_0|>` in a Llasa tokenizer and otherwise the id after the task tokens (`len(tokenizer)`).
 public struct LlasaVocabulary: Sendable, Codable, Equatable {
     /// In the order the reference adds them.
-    public static let taskTokens = ["<|TEXT_GENERATION_START|>", "<|TEXT_GENERATION_END|>",
-                                    "<|TEXT_UNDERSTANDING_START|>", "<|TEXT_UNDERSTANDING_END|>",
-                                    "<|SPEECH_GENERATION_START|>", "<|SPEECH_GENERATION_END|>",
-                                    "<|SPEECH_UNDERSTANDING_START|>", "<|SPEECH_UNDERSTANDING_END|>"]
+    public static let taskTokens = [
+        "<|TEXT_GENERATION_START|>", "<|TEXT_GENERATION_END|>",
+        "<|TEXT_UNDERSTANDING_START|>", "<|TEXT_UNDERSTANDING_END|>",
+        "<|SPEECH_GENERATION_START|>", "<|SPEECH_GENERATION_END|>",
+        "<|SPEECH_UNDERSTANDING_START|>", "<|SPEECH_UNDERSTANDING_END|>",
+    ]
     public static let codebookSize = 65536
 
     public var taskTokenIds: [String: Int32]

@@ -14,8 +14,10 @@ public struct AddedToken: Codable, Sendable, Equatable {
         case singleWord = "single_word"
     }
 
-    public init(id: Int32, content: String, singleWord: Bool = false, lstrip: Bool = false, rstrip: Bool = false,
-                normalized: Bool = false, special: Bool = true) {
+    public init(
+        id: Int32, content: String, singleWord: Bool = false, lstrip: Bool = false, rstrip: Bool = false,
+        normalized: Bool = false, special: Bool = true
+    ) {
         self.id = id
         self.content = content
         self.singleWord = singleWord
@@ -77,8 +79,11 @@ struct AddedTokenMatcher {
     init(_ tokens: [AddedToken]) {
         self.tokens = tokens
         for (index, token) in tokens.enumerated() where !token.content.isEmpty {
-            if token.normalized { normalized.insert(Array(token.content.utf8), token: Int32(index)) }
-            else { unnormalized.insert(Array(token.content.utf8), token: Int32(index)) }
+            if token.normalized {
+                normalized.insert(Array(token.content.utf8), token: Int32(index))
+            } else {
+                unnormalized.insert(Array(token.content.utf8), token: Int32(index))
+            }
         }
     }
 
@@ -100,7 +105,9 @@ struct AddedTokenMatcher {
         while i < range.upperBound {
             guard let (index, end) = trie.longest(text, from: i, to: range.upperBound) else { i += 1; continue }
             let token = tokens[index]
-            if token.singleWord && (Self.isWordByte(text, before: i, from: range.lowerBound) || Self.isWordByte(text, at: end, to: range.upperBound)) {
+            if token.singleWord
+                && (Self.isWordByte(text, before: i, from: range.lowerBound) || Self.isWordByte(text, at: end, to: range.upperBound))
+            {
                 i += 1
                 continue
             }

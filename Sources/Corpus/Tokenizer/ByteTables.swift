@@ -50,7 +50,8 @@ struct ByteStringTable {
                 if entry < 0 { return slot }
                 let (offset, length, _) = entries[Int(entry)]
                 if Int(length) == key.count
-                    && (key.count == 0 || memcmp(arena.baseAddress! + Int(offset), key.baseAddress!, key.count) == 0) {
+                    && (key.count == 0 || memcmp(arena.baseAddress! + Int(offset), key.baseAddress!, key.count) == 0)
+                {
                     return slot
                 }
                 slot = (slot + 1) & mask

@@ -13,7 +13,8 @@ struct PreTokenizer {
         case prefixSpace
     }
 
-    static let llama3Pattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    static let llama3Pattern =
+        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
     /// GPT-2's pattern, which `ByteLevel(use_regex: true)` applies.
     static let gpt2Pattern = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
 
@@ -58,8 +59,10 @@ struct PreTokenizer {
 
     /// `tokenizers`' split as byte ranges. The matches are the delimiters (with `invert`, the text between them
     /// is): `Isolated` keeps delimiters as pieces of their own, `Removed` drops them.
-    private static func regexPieces(_ text: UnsafeBufferPointer<UInt8>, _ regex: Regex<AnyRegexOutput>,
-                                    isolated: Bool, invert: Bool) -> [Range<Int>] {
+    private static func regexPieces(
+        _ text: UnsafeBufferPointer<UInt8>, _ regex: Regex<AnyRegexOutput>,
+        isolated: Bool, invert: Bool
+    ) -> [Range<Int>] {
         let string = String(decoding: text, as: UTF8.self)
         let utf8 = string.utf8
         let keepMatches = isolated || invert, keepGaps = isolated || !invert
@@ -150,8 +153,11 @@ struct Llama3SplitMatcher {
         let kind = kinds[i]
         // [^\r\n\p{L}\p{N}]?\p{L}+
         var lettersFrom = -1
-        if kind == .letter { lettersFrom = i }
-        else if kind != .newline && kind != .number && i + 1 < n && kinds[i + 1] == .letter { lettersFrom = i + 1 }
+        if kind == .letter {
+            lettersFrom = i
+        } else if kind != .newline && kind != .number && i + 1 < n && kinds[i + 1] == .letter {
+            lettersFrom = i + 1
+        }
         if lettersFrom >= 0 {
             var j = lettersFrom + 1
             while j < n && kinds[j] == .letter { j += 1 }
@@ -165,8 +171,7 @@ struct Llama3SplitMatcher {
         }
         // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
         var othersFrom = -1
-        if kind == .other { othersFrom = i }
-        else if scalars[i] == 0x20 && i + 1 < n && kinds[i + 1] == .other { othersFrom = i + 1 }
+        if kind == .other { othersFrom = i } else if scalars[i] == 0x20 && i + 1 < n && kinds[i + 1] == .other { othersFrom = i + 1 }
         if othersFrom >= 0 {
             var j = othersFrom + 1
             while j < n && kinds[j] == .other { j += 1 }

@@ -23,8 +23,10 @@ public final class TextTokenizer {
     private let encoder: BytePairEncoder
     private var textBytes: [UInt8] = []
 
-    init(source: String, model: BytePairModel, tokenIds: [String: Int32], addedTokens: [AddedToken],
-         preTokenizer: PreTokenizer, eosToken: String?) {
+    init(
+        source: String, model: BytePairModel, tokenIds: [String: Int32], addedTokens: [AddedToken],
+        preTokenizer: PreTokenizer, eosToken: String?
+    ) {
         self.source = source
         self.encoder = BytePairEncoder(model: model)
         var ids = tokenIds

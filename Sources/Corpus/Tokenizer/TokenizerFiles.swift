@@ -85,8 +85,11 @@ struct TokenizerConfigJSON: Decodable {
 
     init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        if let name = try? container.decode(String.self, forKey: .eosToken) { eosToken = name }
-        else { eosToken = (try? container.decode(TokenObject.self, forKey: .eosToken))?.content }
+        if let name = try? container.decode(String.self, forKey: .eosToken) {
+            eosToken = name
+        } else {
+            eosToken = (try? container.decode(TokenObject.self, forKey: .eosToken))?.content
+        }
     }
 }
 
@@ -94,9 +97,11 @@ extension TextTokenizer {
     /// Meta's Llama 3 special tokens, in the order `llama_models/llama3/tokenizer.py` appends them after the
     /// ranks of a tiktoken file; 256 in all with the reserved ones.
     static let llama3SpecialTokens: [String] = {
-        let named = ["<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>", "<|reserved_special_token_1|>",
-                     "<|finetune_right_pad_id|>", "<|step_id|>", "<|start_header_id|>", "<|end_header_id|>",
-                     "<|eom_id|>", "<|eot_id|>", "<|python_tag|>", "<|image|>"]
+        let named = [
+            "<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>", "<|reserved_special_token_1|>",
+            "<|finetune_right_pad_id|>", "<|step_id|>", "<|start_header_id|>", "<|end_header_id|>",
+            "<|eom_id|>", "<|eot_id|>", "<|python_tag|>", "<|image|>",
+        ]
         return named + (0..<(256 - named.count)).map { "<|reserved_special_token_\($0 + 2)|>" }
     }()
 
@@ -122,8 +127,9 @@ extension TextTokenizer {
         var eos: String?
         let configURL = folder.appendingPathComponent("tokenizer_config.json")
         if let data = FileManager.default.contents(atPath: configURL.path) {
-            do { eos = try JSONDecoder().decode(TokenizerConfigJSON.self, from: data).eosToken }
-            catch { throw TokenizerError("\(configURL.path): not a readable tokenizer_config.json (\(error))") }
+            do { eos = try JSONDecoder().decode(TokenizerConfigJSON.self, from: data).eosToken } catch {
+                throw TokenizerError("\(configURL.path): not a readable tokenizer_config.json (\(error))")
+            }
         }
         guard let data = FileManager.default.contents(atPath: file.path) else { throw TokenizerError("\(file.path): cannot read") }
         if file.pathExtension == "json" { return try fromTokenizerJSON(data, source: file.path, eos: eos) }
@@ -132,13 +138,15 @@ extension TextTokenizer {
 
     static func fromTokenizerJSON(_ data: Data, source: String, eos: String?) throws -> TextTokenizer {
         let json: TokenizerJSON
-        do { json = try JSONDecoder().decode(TokenizerJSON.self, from: data) }
-        catch { throw TokenizerError("\(source): not a byte-level BPE tokenizer.json (\(error))") }
+        do { json = try JSONDecoder().decode(TokenizerJSON.self, from: data) } catch {
+            throw TokenizerError("\(source): not a byte-level BPE tokenizer.json (\(error))")
+        }
         let model = json.model
         if let type = model.type, type != "BPE" { throw TokenizerError("\(source): model type \(type) is not supported, only BPE") }
         if let normalizer = json.normalizer { throw TokenizerError("\(source): normalizer \(normalizer.type) is not supported") }
         if model.byteFallback == true || model.continuingSubwordPrefix?.isEmpty == false || model.endOfWordSuffix?.isEmpty == false
-            || (model.dropout ?? 0) != 0 {
+            || (model.dropout ?? 0) != 0
+        {
             throw TokenizerError("\(source): BPE options byte_fallback, subword prefix/suffix and dropout are not supported")
         }
         guard let section = json.preTokenizer else { throw TokenizerError("\(source): no pre_tokenizer; not a byte-level tokenizer") }
@@ -156,19 +164,25 @@ extension TextTokenizer {
         var merges = PairTable(capacity: model.merges.count)
         for (rank, pair) in model.merges.enumerated() {
             guard let left = model.vocab[pair.left], let right = model.vocab[pair.right],
-                  let merged = model.vocab[pair.left + pair.right] else {
+                let merged = model.vocab[pair.left + pair.right]
+            else {
                 throw TokenizerError("\(source): merge \(rank) (\(pair.left) \(pair.right)) names a token missing from the vocabulary")
             }
             merges.insertIfAbsent(left, right, Merge(rank: UInt32(rank), token: merged))
         }
         let bpe = BytePairModel(vocabulary: vocabulary, merges: merges, byteTokens: byteTokens, ignoreMerges: model.ignoreMerges ?? false)
-        let defaultEOS = model.vocab[llama3InstructEOS] != nil || json.addedTokens.contains { $0.content == llama3InstructEOS } ? llama3InstructEOS : nil
-        return TextTokenizer(source: source, model: bpe, tokenIds: model.vocab, addedTokens: json.addedTokens,
-                             preTokenizer: PreTokenizer(steps: steps), eosToken: eos ?? defaultEOS)
+        let defaultEOS =
+            model.vocab[llama3InstructEOS] != nil || json.addedTokens.contains { $0.content == llama3InstructEOS }
+            ? llama3InstructEOS : nil
+        return TextTokenizer(
+            source: source, model: bpe, tokenIds: model.vocab, addedTokens: json.addedTokens,
+            preTokenizer: PreTokenizer(steps: steps), eosToken: eos ?? defaultEOS)
     }
 
-    private static func collectSteps(_ section: TokenizerJSON.PreTokenizerSection, into steps: inout [PreTokenizer.Step],
-                                     byteLevel: inout Bool, source: String) throws {
+    private static func collectSteps(
+        _ section: TokenizerJSON.PreTokenizerSection, into steps: inout [PreTokenizer.Step],
+        byteLevel: inout Bool, source: String
+    ) throws {
         switch section.type {
         case "Sequence":
             for inner in section.pretokenizers ?? [] { try collectSteps(inner, into: &steps, byteLevel: &byteLevel, source: source) }
@@ -178,15 +192,22 @@ extension TextTokenizer {
                 throw TokenizerError("\(source): Split behavior \(behavior) is not supported (Isolated, Removed)")
             }
             let pattern: String
-            if let regex = section.pattern?.regex { pattern = regex }
-            else if let literal = section.pattern?.string { pattern = NSRegularExpression.escapedPattern(for: literal) }
-            else { throw TokenizerError("\(source): Split without a pattern") }
-            do { steps.append(try PreTokenizer.split(pattern: pattern, isolated: behavior == "Isolated", invert: section.invert ?? false)) }
-            catch { throw TokenizerError("\(source): Split pattern \(pattern) does not compile (\(error))") }
+            if let regex = section.pattern?.regex {
+                pattern = regex
+            } else if let literal = section.pattern?.string {
+                pattern = NSRegularExpression.escapedPattern(for: literal)
+            } else {
+                throw TokenizerError("\(source): Split without a pattern")
+            }
+            do {
+                steps.append(try PreTokenizer.split(pattern: pattern, isolated: behavior == "Isolated", invert: section.invert ?? false))
+            } catch { throw TokenizerError("\(source): Split pattern \(pattern) does not compile (\(error))") }
         case "ByteLevel":
             byteLevel = true
             if section.addPrefixSpace == true { steps.append(.prefixSpace) }
-            if section.useRegex ?? true { steps.append(try PreTokenizer.split(pattern: PreTokenizer.gpt2Pattern, isolated: true, invert: false)) }
+            if section.useRegex ?? true {
+                steps.append(try PreTokenizer.split(pattern: PreTokenizer.gpt2Pattern, isolated: true, invert: false))
+            }
         default:
             throw TokenizerError("\(source): pre-tokenizer \(section.type) is not supported (Sequence, Split, ByteLevel)")
         }
@@ -202,7 +223,8 @@ extension TextTokenizer {
         for (index, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() where !line.isEmpty {
             let fields = line.split(separator: UInt8(ascii: " "))
             guard fields.count == 2, let bytes = Data(base64Encoded: Data(fields[0])),
-                  let rank = Int32(String(decoding: fields[1], as: UTF8.self)) else {
+                let rank = Int32(String(decoding: fields[1], as: UTF8.self))
+            else {
                 throw TokenizerError("\(source):\(index + 1): not a tiktoken line (base64 token, space, rank)")
             }
             let tokenBytes = [UInt8](bytes)
@@ -217,7 +239,8 @@ extension TextTokenizer {
             bytes.withUnsafeBufferPointer { whole in
                 for cut in 1..<whole.count {
                     if let left = vocabulary.value(UnsafeBufferPointer(rebasing: whole[..<cut])),
-                       let right = vocabulary.value(UnsafeBufferPointer(rebasing: whole[cut...])) {
+                        let right = vocabulary.value(UnsafeBufferPointer(rebasing: whole[cut...]))
+                    {
                         merges.insertIfAbsent(left, right, Merge(rank: UInt32(rank), token: rank))
                     }
                 }
@@ -226,7 +249,8 @@ extension TextTokenizer {
         let base = Int32(tokens.count)
         let specials = llama3SpecialTokens.enumerated().map { AddedToken(id: base + Int32($0.offset), content: $0.element) }
         let bpe = BytePairModel(vocabulary: vocabulary, merges: merges, byteTokens: byteTokens, ignoreMerges: true)
-        return TextTokenizer(source: source, model: bpe, tokenIds: tokenIds, addedTokens: specials,
-                             preTokenizer: PreTokenizer(steps: [.llama3Split]), eosToken: eos ?? llama3InstructEOS)
+        return TextTokenizer(
+            source: source, model: bpe, tokenIds: tokenIds, addedTokens: specials,
+            preTokenizer: PreTokenizer(steps: [.llama3Split]), eosToken: eos ?? llama3InstructEOS)
     }
 }

@@ -2,7 +2,8 @@
 # Encode speed of tokenize-corpus against the PyTorch reference, back to back on the same audio and machine.
 #   scripts/compare_speed.sh MODEL_DIR [SECONDS...]        (default 10 30)
 # Needs the reference venv (scripts/reference/README.md) at $REFERENCE_PYTHON (default /opt/refvenv/bin/python)
-# and a release build. Prints both real-time factors (encode, and decode of the codes) and their ratio per length.
+# and a release build. Prints both real-time factors (encode, and decode of the codes) and their ratio per length,
+# after the CPU, OpenBLAS version and core that `bench` ran with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:?usage: scripts/compare_speed.sh MODEL_DIR [SECONDS...]}
@@ -29,6 +30,8 @@ for s in "${lengths[@]}"; do
   python3 - "$s" "$ref" "$ours" <<'PY'
 import json, sys
 s, ref, ours = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+m = ours["machine"]
+print(f"# {m['cpu']}; OpenBLAS {m['openblas_version']}, core {m['blas_core']}; {ours['threads']} threads")
 print(f"{s:>8} {'encode':7s} {ref['rtf']:14.3f} {ours['rtf']:14.3f} {ref['rtf'] / ours['rtf']:7.2f}x")
 print(f"{s:>8} {'decode':7s} {ref['decode_rtf']:14.3f} {ours['decode_rtf']:14.3f} {ref['decode_rtf'] / ours['decode_rtf']:7.2f}x")
 PY

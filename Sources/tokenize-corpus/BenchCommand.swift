@@ -32,7 +32,18 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Time only the decoder, on seeded random codes (50 per second of --seconds).")
     var decodeOnly = false
 
+    /// The machine a figure belongs to: the same in the text and the JSON.
+    struct Machine: Encodable {
+        let cpu = BLASCore.cpu().model
+        let openblasVersion = BLASCore.version
+        let blasCore = BLASCore.name
+        enum CodingKeys: String, CodingKey {
+            case cpu, openblasVersion = "openblas_version", blasCore = "blas_core"
+        }
+    }
+
     struct Report: Encodable {
+        let machine = Machine()
         let audioSeconds: Double
         let runs: Int
         let threads: Int
@@ -45,7 +56,7 @@ struct BenchCommand: ParsableCommand {
         let decodeSeconds: Double?
         let decodeRTF: Double?
         enum CodingKeys: String, CodingKey {
-            case audioSeconds = "audio_seconds", runs, threads, encodeSeconds = "encode_seconds", rtf, stages
+            case machine, audioSeconds = "audio_seconds", runs, threads, encodeSeconds = "encode_seconds", rtf, stages
             case decodeSeconds = "decode_seconds", decodeRTF = "decode_rtf", flops
             case gflopsPerSecond = "gflops_per_second", sgemmPeakGFLOPS = "sgemm_peak_gflops"
         }
@@ -104,6 +115,7 @@ struct BenchCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
+        print(BLASCoreChoice.describe(threads: "\(threads) thread(s)"))
         print(String(format: "audio seconds      %8.2f   (%d runs after a warm-up, %d threads)", seconds, runs, threads))
         print(String(format: "encode seconds     %8.3f   median", encode))
         print(String(format: "real-time factor   %8.3f   (encode / audio)", encode / seconds))
@@ -135,11 +147,20 @@ struct BenchCommand: ParsableCommand {
         let times = try (0...runs).map { _ in try measureSeconds { try codec.decode(codes, workspace: workspace) }.1 }.dropFirst()
         let decode = median(Array(times))
         if json {
-            print(
-                "{\"audio_seconds\":\(seconds),\"runs\":\(runs),\"threads\":\(threads),"
-                    + "\"decode_seconds\":\(decode),\"decode_rtf\":\(decode / seconds)}"
-            )
+            struct DecodeReport: Encodable {
+                let machine = Machine()
+                let audioSeconds: Double, runs: Int, threads: Int, decodeSeconds: Double, decodeRTF: Double
+                enum CodingKeys: String, CodingKey {
+                    case machine, audioSeconds = "audio_seconds", runs, threads, decodeSeconds = "decode_seconds", decodeRTF = "decode_rtf"
+                }
+            }
+            let report = DecodeReport(
+                audioSeconds: seconds, runs: runs, threads: threads, decodeSeconds: decode, decodeRTF: decode / seconds)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
+            print(BLASCoreChoice.describe(threads: "\(threads) thread(s)"))
             print(
                 String(
                     format: "decode of %.2f s of random codes: %.3f s median of %d runs, real-time factor %.3f", seconds, decode, runs,

@@ -43,6 +43,7 @@ struct RunCommand: ParsableCommand {
         let threadsPerWorker = max(1, cores / workerCount)
         BLAS.setThreads(threadsPerWorker)
         let log = ProgressLog()
+        log.line(BLASCoreChoice.describe(threads: "\(workerCount) worker(s) x \(threadsPerWorker) BLAS thread(s)"))
 
         let (allEntries, problems) = try Manifest.readAll(manifests, format: options.manifestFormat)
         let entries = shard.map { s in allEntries.filter { s.contains($0.id) } } ?? allEntries

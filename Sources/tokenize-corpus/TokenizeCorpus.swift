@@ -2,6 +2,11 @@ import ArgumentParser
 
 @main
 struct TokenizeCorpus: ParsableCommand {
+    static func main() {
+        BLASCoreChoice.reexecIfGeneric()
+        main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "tokenize-corpus",
         abstract: "Turn speech corpora into X-Codec2 tokens for training Llasa TTS models.",

@@ -27,9 +27,13 @@ enum TestEnv {
 
     /// Runs the CLI to completion.
     @discardableResult
-    static func run(_ arguments: [String], stdin: String? = nil, in directory: URL? = nil, executable: String? = nil) throws -> Result {
+    static func run(
+        _ arguments: [String], stdin: String? = nil, in directory: URL? = nil, executable: String? = nil,
+        environment: [String: String]? = nil
+    ) throws -> Result {
         let input = Pipe()
-        let process = try start(arguments, stdin: stdin == nil ? nil : input, in: directory, executable: executable)
+        let process = try start(
+            arguments, stdin: stdin == nil ? nil : input, in: directory, executable: executable, environment: environment)
         if let stdin {
             input.fileHandleForWriting.write(Data(stdin.utf8))
             try input.fileHandleForWriting.close()
@@ -43,12 +47,14 @@ enum TestEnv {
             stderr: String(decoding: errData, as: UTF8.self))
     }
 
-    /// `executable` runs another program (a wrapper such as setpriv) instead of the CLI.
+    /// `executable` runs another program (a wrapper such as setpriv) instead of the CLI; `environment` replaces this
+    /// process's environment.
     static func start(
         _ arguments: [String], quiet: Bool = false, stdin: Pipe? = nil, in directory: URL? = nil,
-        executable: String? = nil
+        executable: String? = nil, environment: [String: String]? = nil
     ) throws -> Process {
         let process = Process()
+        if let environment { process.environment = environment }
         if let stdin { process.standardInput = stdin }
         if let directory { process.currentDirectoryURL = directory }
         process.executableURL = URL(fileURLWithPath: executable ?? binary)

@@ -33,7 +33,4 @@ extension Store {
         }
         return migrator
     }
-
-    /// Migration identifiers, for tests and tools.
-    static var migrationNames: [String] { migrator.migrations }
 }

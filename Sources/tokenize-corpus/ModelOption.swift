@@ -41,7 +41,9 @@ struct TokenizerOption: ParsableArguments {
             """)
     var tokenizer: String
 
-    func load() throws -> TextTokenizer {
+    func load() throws -> TextTokenizer { try Self.load(tokenizer) }
+
+    static func load(_ tokenizer: String) throws -> TextTokenizer {
         try TextTokenizer.load(ModelLocator.resolveTokenizer(tokenizer, log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }))
     }
 }

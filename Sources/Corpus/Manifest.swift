@@ -25,6 +25,10 @@ public struct ManifestProblem: Sendable, Equatable, CustomStringConvertible {
     public var source: String
     public var reason: String
     public var description: String { "\(source): \(reason)" }
+    public init(source: String, reason: String) {
+        self.source = source
+        self.reason = reason
+    }
 }
 
 public enum ManifestFormat: String, CaseIterable, Sendable {

@@ -9,6 +9,8 @@ swift build -c release
 swift test -c release
 # Hostile inputs and unattended runs, short form (the long form for a release: 200 30).
 bash scripts/stress_test.sh 20 4
+# `report` in headless Chromium: no console message, no request, every chart drawn.
+bash scripts/report_browser_test.sh
 # The same tests with bounds checks on (debug) and the CLI's main paths under AddressSanitizer.
 bash scripts/checked_test.sh
 # The Slurm end-to-end test starts munge and Slurm daemons and installs them with apt-get: root only.

@@ -79,20 +79,50 @@ public final class Xcodec2FeatureExtractor: @unchecked Sendable {
 
         workspace.scope {
             let half = config.hopLength / 2
-            let signalLength = lp + 2 * half
-            let kaldiFrames = 1 + (signalLength - frameLength) / frameShift
+            let mels = features  // [frames, bins] is the same memory as [frames / 2, 2 * bins]
+            let kaldiFrames = logMel(padded, count: lp, margin: half, into: mels, workspace: workspace)
             let frames = (kaldiFrames + stride - 1) / stride * stride
+            let bins = numMelBins
+            // Per-bin normalisation with the unbiased variance, over the real frames only.
+            for b in 0..<bins {
+                var sum = 0.0
+                for f in 0..<kaldiFrames { sum += Double(mels[f * bins + b]) }
+                let mean = sum / Double(kaldiFrames)
+                var sq = 0.0
+                for f in 0..<kaldiFrames { let d = Double(mels[f * bins + b]) - mean; sq += d * d }
+                let variance = kaldiFrames > 1 ? sq / Double(kaldiFrames - 1) : .nan
+                let scale = Float(1 / (variance + 1e-7).squareRoot())
+                let m = Float(mean)
+                for f in 0..<kaldiFrames { mels[f * bins + b] = (mels[f * bins + b] - m) * scale }
+            }
+            for f in kaldiFrames..<frames { (mels + f * bins).update(repeating: config.paddingValue, count: bins) }
+        }
+    }
+
+    /// Kaldi frames of a signal of `count` samples framed with `margin` zeros on both sides.
+    func kaldiFrameCount(count: Int, margin: Int) -> Int {
+        let signalLength = count + 2 * margin
+        return signalLength < frameLength ? 0 : 1 + (signalLength - frameLength) / frameShift
+    }
+
+    /// Natural-log mel energies, [frames, mel bins] row-major, of `signal` with `margin` zeros on both sides,
+    /// as Kaldi's fbank computes them (samples scaled to 16-bit range); returns the number of frames.
+    func logMel(
+        _ signal: UnsafePointer<Float>, count: Int, margin: Int, into mels: UnsafeMutablePointer<Float>, workspace: Workspace
+    ) -> Int {
+        workspace.scope {
+            let kaldiFrames = kaldiFrameCount(count: count, margin: margin)
             let bins = numMelBins, freqs = numFrequencies
             let power = workspace.take(kaldiFrames * freqs)
             let frame = workspace.take(paddedLength)
             let spectrum = workspace.take(2 * freqs)
             for f in 0..<kaldiFrames {
-                // Sample i of the padded signal is padded[i - half] * 2^15, zero outside.
-                let start = f * frameShift - half
+                // Sample i of the framed signal is signal[i - margin] * 2^15, zero outside.
+                let start = f * frameShift - margin
                 var sum: Float = 0
                 for i in 0..<frameLength {
                     let s = start + i
-                    let v: Float = (s >= 0 && s < lp) ? padded[s] * 32768 : 0
+                    let v: Float = (s >= 0 && s < count) ? signal[s] * 32768 : 0
                     frame[i] = v
                     sum += v
                 }
@@ -111,7 +141,6 @@ public final class Xcodec2FeatureExtractor: @unchecked Sendable {
                     row[k] = re * re + im * im
                 }
             }
-            let mels = features  // [frames, bins] is the same memory as [frames / 2, 2 * bins]
             melBanks.withUnsafeBufferPointer { banks in
                 Kernels.gemm(
                     transB: true, m: kaldiFrames, n: bins, k: freqs, a: power, lda: freqs,
@@ -119,20 +148,22 @@ public final class Xcodec2FeatureExtractor: @unchecked Sendable {
             }
             let epsilon = Float.ulpOfOne
             for i in 0..<(kaldiFrames * bins) { mels[i] = Foundation.log(max(mels[i], epsilon)) }
-            // Per-bin normalisation with the unbiased variance, over the real frames only.
-            for b in 0..<bins {
-                var sum = 0.0
-                for f in 0..<kaldiFrames { sum += Double(mels[f * bins + b]) }
-                let mean = sum / Double(kaldiFrames)
-                var sq = 0.0
-                for f in 0..<kaldiFrames { let d = Double(mels[f * bins + b]) - mean; sq += d * d }
-                let variance = kaldiFrames > 1 ? sq / Double(kaldiFrames - 1) : .nan
-                let scale = Float(1 / (variance + 1e-7).squareRoot())
-                let m = Float(mean)
-                for f in 0..<kaldiFrames { mels[f * bins + b] = (mels[f * bins + b] - m) * scale }
-            }
-            for f in kaldiFrames..<frames { (mels + f * bins).update(repeating: config.paddingValue, count: bins) }
+            return kaldiFrames
         }
+    }
+
+    /// The unnormalised Kaldi log-mel spectrogram of `audio` (25 ms frames every 10 ms, no padding): what `report`
+    /// draws and compares.
+    public func logMelSpectrogram(_ audio: [Float]) -> (frames: Int, bins: Int, values: [Float]) {
+        let frames = kaldiFrameCount(count: audio.count, margin: 0)
+        var values = [Float](repeating: 0, count: frames * numMelBins)
+        let workspace = Workspace(capacity: frames * numFrequencies + paddedLength + 2 * numFrequencies + 64)
+        audio.withUnsafeBufferPointer { signal in
+            values.withUnsafeMutableBufferPointer { out in
+                _ = logMel(signal.baseAddress!, count: audio.count, margin: 0, into: out.baseAddress!, workspace: workspace)
+            }
+        }
+        return (frames, numMelBins, values)
     }
 }
 

@@ -13,7 +13,7 @@ struct TokenizeCorpus: ParsableCommand {
         subcommands: [
             RunCommand.self, StatusCommand.self, DumpCommand.self, FailuresCommand.self, MergeCommand.self, SlurmCommand.self,
             CodesCommand.self, DecodeCommand.self, RoundtripCommand.self, BenchCommand.self,
-            TextTokensCommand.self, ExportCommand.self, BenchTokenizerCommand.self, StatsCommand.self,
+            TextTokensCommand.self, ExportCommand.self, BenchTokenizerCommand.self, StatsCommand.self, ReportCommand.self,
         ]
     )
 }

@@ -23,14 +23,16 @@ struct StatsFixture {
             let duration = (1 + uniform() * 19 * 1000).rounded() / 1000
             let targetChars = Int(duration * (14 + uniform() * 2))
             var text = ""
-            while text.unicodeScalars.count < targetChars { text += (text.isEmpty ? "" : " ") + words[Int(uniform() * Double(words.count))] }
+            while text.unicodeScalars.count < targetChars {
+                text += (text.isEmpty ? "" : " ") + words[Int(uniform() * Double(words.count))]
+            }
             // Codes drawn from a skewed distribution over a few thousand entries.
             let frames = Int(duration * 50)
             let codes = (0..<frames).map { _ in Int32(Int(pow(uniform(), 3) * 4000) * 13 % 65536) }
             rows.append(Row(id: String(format: "utt%04d", i), text: text, speaker: speaker, duration: duration, codes: codes))
         }
         // Transcripts that cannot belong to their audio: far too long, far too short.
-        rows[3].text = String(repeating: "many words spoken impossibly fast ", count: 12)
+        rows[3].text = "<script>alert(1)</script> & \"quoted\" " + String(repeating: "many words spoken impossibly fast ", count: 12)
         rows[3].duration = 2.0
         rows[17].text = "hi"
         rows[17].duration = 14.0
@@ -42,9 +44,15 @@ struct StatsFixture {
 
         let store = try Store(path: path)
         try store.bindModel(id: "fixture-model", fingerprint: "0")
-        var entries = rows.map { ManifestEntry(id: $0.id, source: "m.tsv:\($0.id)", audioPath: "/corpus/\($0.id).wav", text: $0.text, speaker: $0.speaker) }
-        for i in 0..<5 { entries.append(ManifestEntry(id: "failed\(i)", source: "m.tsv:f\(i)", audioPath: "/corpus/bad\(i).wav", text: "x")) }
-        for i in 0..<3 { entries.append(ManifestEntry(id: "pending\(i)", source: "m.tsv:p\(i)", audioPath: "/corpus/p\(i).wav", text: "x")) }
+        var entries = rows.map {
+            ManifestEntry(id: $0.id, source: "m.tsv:\($0.id)", audioPath: "/corpus/\($0.id).wav", text: $0.text, speaker: $0.speaker)
+        }
+        for i in 0..<5 {
+            entries.append(ManifestEntry(id: "failed\(i)", source: "m.tsv:f\(i)", audioPath: "/corpus/bad\(i).wav", text: "x"))
+        }
+        for i in 0..<3 {
+            entries.append(ManifestEntry(id: "pending\(i)", source: "m.tsv:p\(i)", audioPath: "/corpus/p\(i).wav", text: "x"))
+        }
         _ = try store.ingest(entries, problems: [ManifestProblem(source: "m.tsv:999", reason: "2 fields, need 3")])
         var results = rows.map { UtteranceResult(id: $0.id, outcome: .done(codes: $0.codes, duration: $0.duration, sampleRate: 16000)) }
         for i in 0..<3 {
@@ -59,7 +67,9 @@ struct StatsFixture {
             results.append(
                 UtteranceResult(
                     id: "failed\(i)",
-                    outcome: .failed(stage: .tooLong, error: "/corpus/bad\(i).wav: 7\(i).0 s, over --max-duration 60 s", duration: 70, sampleRate: 16000)))
+                    outcome: .failed(
+                        stage: .tooLong, error: "/corpus/bad\(i).wav: 7\(i).0 s, over --max-duration 60 s", duration: 70, sampleRate: 16000
+                    )))
         }
         try store.commit(results)
         try store.close()
@@ -84,7 +94,8 @@ final class StatsTests: XCTestCase {
         guard let d = json as? [String: Any] else { return XCTFail("no distribution", file: file, line: line) }
         let sorted = values.sorted()
         XCTAssertEqual(d["count"] as? Int, values.count, file: file, line: line)
-        XCTAssertEqual(d["mean"] as? Double ?? .nan, values.reduce(0, +) / Double(values.count), accuracy: accuracy, file: file, line: line)
+        XCTAssertEqual(
+            d["mean"] as? Double ?? .nan, values.reduce(0, +) / Double(values.count), accuracy: accuracy, file: file, line: line)
         for p in [0.0, 1, 5, 25, 50, 75, 95, 99, 100] {
             XCTAssertEqual(
                 d["p\(Int(p))"] as? Double ?? .nan, numpyPercentile(sorted, p), accuracy: accuracy, "p\(Int(p))", file: file, line: line)
@@ -154,7 +165,8 @@ final class StatsTests: XCTestCase {
         XCTAssertEqual(book["codes"] as? Int, Int(total))
         XCTAssertEqual(book["entropy_bits"] as? Double ?? 0, entropy, accuracy: 1e-9)
         XCTAssertEqual(book["perplexity"] as? Double ?? 0, pow(2, entropy), accuracy: 1e-6)
-        XCTAssertEqual(book["top100_share"] as? Double ?? 0, Double(counts.values.sorted(by: >).prefix(100).reduce(0, +)) / total, accuracy: 1e-12)
+        XCTAssertEqual(
+            book["top100_share"] as? Double ?? 0, Double(counts.values.sorted(by: >).prefix(100).reduce(0, +)) / total, accuracy: 1e-12)
 
         // Failures by stage, the same cause in three files counted as one reason.
         let failures = try XCTUnwrap(json["failures"] as? [[String: Any]])
@@ -179,7 +191,9 @@ final class StatsTests: XCTestCase {
         let loose = try stats(fixture), tight = try stats(fixture, ["--k", "1"])
         let outliers = { (json: [String: Any]) in (json["chars_per_second"] as? [String: Any])?["outliers"] as? Int ?? -1 }
         XCTAssertGreaterThan(outliers(tight), outliers(loose))
-        XCTAssertEqual(try TestEnv.run(["stats", "--store", fixture.path, "--json"]).stdout, try TestEnv.run(["stats", "--store", fixture.path, "--json"]).stdout)
+        XCTAssertEqual(
+            try TestEnv.run(["stats", "--store", fixture.path, "--json"]).stdout,
+            try TestEnv.run(["stats", "--store", fixture.path, "--json"]).stdout)
         let missing = try TestEnv.run(["stats", "--store", directory.appendingPathComponent("none.db").path])
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.stderr.contains("none.db: no such store"), missing.stderr)

@@ -102,7 +102,8 @@ extension CorpusStats {
         while let row = try rows.next() {
             result.count += 1
             if result.top.count < top {
-                result.top.append(Speakers.Speaker(speaker: row["speaker"], utterances: row["n"], hours: (row["seconds"] as Double) / 3600))
+                result.top.append(
+                    Speakers.Speaker(speaker: row["speaker"], utterances: row["n"], hours: (row["seconds"] as Double) / 3600))
             }
         }
         if let largest = result.top.first, doneHours > 0 { result.largestShare = largest.hours / doneHours }
@@ -139,7 +140,9 @@ extension CorpusStats {
     private static func streamDone(_ db: Database, options: Options, into stats: inout CorpusStats) throws {
         var codeCounts = [Int](repeating: 0, count: 65536)
         var lengthCounts: [Int: Int] = [:]
-        var builder = try options.tokenizer.map { LlasaSequenceBuilder(tokenizer: $0, vocabulary: try LlasaVocabulary(tokenizer: $0, padId: nil)) }
+        var builder = try options.tokenizer.map {
+            LlasaSequenceBuilder(tokenizer: $0, vocabulary: try LlasaVocabulary(tokenizer: $0, padId: nil))
+        }
         var textTokens = 0, speechTokens = 0
         let cps = stats.charsPerSecond!
         var sample: [[Double]] = []
@@ -155,7 +158,9 @@ extension CorpusStats {
             let codes: Data = row["codes"]
             let frames = codes.count / 2
             codes.withUnsafeBytes { raw in
-                for i in 0..<frames { codeCounts[Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))] += 1 }
+                for i in 0..<frames {
+                    codeCounts[Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))] += 1
+                }
             }
             if builder != nil {
                 let text = String(decoding: row["transcript"] as Data? ?? Data(), as: UTF8.self)
@@ -178,7 +183,8 @@ extension CorpusStats {
         stats.codebook = codebook(codeCounts)
         if let tokenizer = options.tokenizer {
             stats.sequenceLengths = sequenceLengths(
-                lengthCounts, tokenizer: tokenizer.source, maxLength: options.maxLength, textTokens: textTokens, speechTokens: speechTokens)
+                lengthCounts, tokenizer: tokenizer.source, maxLength: options.maxLength, textTokens: textTokens, speechTokens: speechTokens
+            )
         }
     }
 

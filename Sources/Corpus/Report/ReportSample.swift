@@ -1,0 +1,146 @@
+import Codec
+import Foundation
+import GRDB
+
+/// One utterance of the report's listening section: the source and the audio decoded from its stored codes, as
+/// 16-bit WAVs and log-mel spectrogram images on one colour scale, and the log-spectral distance between them.
+public struct ReportSample: Sendable {
+    public var id: String
+    public var speaker: String?
+    public var transcript: String
+    public var duration: Double
+    public var sourceWAV: Data
+    public var decodedWAV: Data
+    public var sourceSpectrogram: Data
+    public var decodedSpectrogram: Data
+    /// Mean over frames of the RMS difference in dB of the two log-mel spectra, both floored `dynamicRange` below
+    /// the louder one's peak (so that silence, where any two signals differ, does not dominate).
+    public var logSpectralDistance: Double
+
+    public static let dynamicRange = 80.0
+    /// Wider spectrograms are averaged down to this many columns.
+    static let maxColumns = 1000
+
+    public init(
+        id: String, speaker: String?, transcript: String, source: [Float], decoded: [Float], sampleRate: Int,
+        extractor: Xcodec2FeatureExtractor
+    ) {
+        self.id = id
+        self.speaker = speaker
+        self.transcript = transcript
+        duration = Double(source.count) / Double(sampleRate)
+        sourceWAV = Self.wav(source, sampleRate: sampleRate)
+        decodedWAV = Self.wav(decoded, sampleRate: sampleRate)
+        let a = extractor.logMelSpectrogram(source), b = extractor.logMelSpectrogram(decoded)
+        let toDecibels = Float(10 / log(10.0))
+        let dbA = a.values.map { $0 * toDecibels }, dbB = b.values.map { $0 * toDecibels }
+        let peak = Double(max(dbA.max() ?? 0, dbB.max() ?? 0))
+        let floor = peak - Self.dynamicRange
+        let frames = min(a.frames, b.frames), bins = a.bins
+        var total = 0.0
+        for f in 0..<frames {
+            var sum = 0.0
+            for k in 0..<bins {
+                let d = Swift.max(Double(dbA[f * bins + k]), floor) - Swift.max(Double(dbB[f * bins + k]), floor)
+                sum += d * d
+            }
+            total += (sum / Double(bins)).squareRoot()
+        }
+        logSpectralDistance = frames > 0 ? total / Double(frames) : .nan
+        sourceSpectrogram = Self.image(dbA, frames: a.frames, bins: bins, floor: floor)
+        decodedSpectrogram = Self.image(dbB, frames: b.frames, bins: bins, floor: floor)
+    }
+
+    /// 16-bit PCM mono WAV bytes.
+    static func wav(_ samples: [Float], sampleRate: Int) -> Data {
+        var data = Data(capacity: 44 + 2 * samples.count)
+        func u32(_ v: Int) { withUnsafeBytes(of: UInt32(v).littleEndian) { data.append(contentsOf: $0) } }
+        func u16(_ v: Int) { withUnsafeBytes(of: UInt16(v).littleEndian) { data.append(contentsOf: $0) } }
+        data.append(contentsOf: Array("RIFF".utf8))
+        u32(36 + 2 * samples.count)
+        data.append(contentsOf: Array("WAVEfmt ".utf8))
+        u32(16)
+        u16(1)
+        u16(1)
+        u32(sampleRate)
+        u32(2 * sampleRate)
+        u16(2)
+        u16(16)
+        data.append(contentsOf: Array("data".utf8))
+        u32(2 * samples.count)
+        for s in samples {
+            let v = Int16((Swift.max(-1, Swift.min(1, s.isFinite ? s : 0)) * 32767).rounded())
+            withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) }
+        }
+        return data
+    }
+
+    /// Low frequencies at the bottom; `floor`...`floor + dynamicRange` dB over the palette.
+    static func image(_ db: [Float], frames: Int, bins: Int, floor: Double) -> Data {
+        let columns = Swift.max(1, Swift.min(frames, maxColumns))
+        var pixels = [UInt8](repeating: 0, count: columns * bins)
+        for c in 0..<columns where frames > 0 {
+            let first = c * frames / columns, last = Swift.max(first + 1, (c + 1) * frames / columns)
+            for k in 0..<bins {
+                var sum = 0.0
+                for f in first..<last { sum += Double(db[f * bins + k]) }
+                let level = (sum / Double(last - first) - floor) / dynamicRange
+                pixels[(bins - 1 - k) * columns + c] = UInt8(Swift.max(0, Swift.min(255, (level * 255).rounded())))
+            }
+        }
+        return PNGImage(width: columns, height: bins, pixels: pixels, palette: PNGImage.viridis).data
+    }
+}
+
+extension Store {
+    public struct SampledUtterance: Sendable {
+        public var id: String, text: String, speaker: String?, audioPath: String, codes: [Int32]
+    }
+
+    /// Up to `count` done utterances, spread over speakers: the speakers in a seeded order, one utterance each
+    /// (seeded), round after round until `count` or every utterance is taken.
+    public func sampleUtterances(count: Int, seed: UInt64) throws -> [SampledUtterance] {
+        try pool.read { db in
+            let done = "status = \(UtteranceStatus.done.sql)"
+            var remaining: [String: Int] = [:]
+            let groups = try Row.fetchCursor(
+                db, sql: "SELECT COALESCE(speaker, '') AS s, COUNT(*) AS n FROM utterances WHERE \(done) GROUP BY s ORDER BY s")
+            var speakers: [String] = []
+            while let row = try groups.next() {
+                speakers.append(row["s"])
+                remaining[row["s"]] = row["n"]
+            }
+            var generator = SplitMix64(seed: seed)
+            speakers.shuffle(using: &generator)
+            var picked: [SampledUtterance] = [], taken = Set<String>()
+            while picked.count < count && remaining.values.contains(where: { $0 > 0 }) {
+                for speaker in speakers where picked.count < count && remaining[speaker]! > 0 {
+                    // The k-th of this speaker's utterances not yet taken, in store order.
+                    let k = Int(generator.next() % UInt64(remaining[speaker]!))
+                    let rows = try Row.fetchCursor(
+                        db,
+                        sql: """
+                            SELECT id, CAST(transcript AS BLOB) AS transcript, speaker, audio_path, codes FROM utterances
+                            WHERE \(done) AND COALESCE(speaker, '') = ? ORDER BY rowid
+                            """, arguments: [speaker])
+                    var index = 0
+                    while let row = try rows.next() {
+                        let id: String = row["id"]
+                        if taken.contains(id) { continue }
+                        if index == k {
+                            taken.insert(id)
+                            picked.append(
+                                SampledUtterance(
+                                    id: id, text: String(decoding: row["transcript"] as Data? ?? Data(), as: UTF8.self),
+                                    speaker: row["speaker"], audioPath: row["audio_path"], codes: CodeBlob.decode(row["codes"])))
+                            break
+                        }
+                        index += 1
+                    }
+                    remaining[speaker]! -= 1
+                }
+            }
+            return picked
+        }
+    }
+}

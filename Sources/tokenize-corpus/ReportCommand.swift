@@ -41,20 +41,21 @@ struct ReportCommand: ParsableCommand {
             let codec = try Xcodec2Model(directory: directory, parts: .decoder)
             let workspace = Workspace(threads: ProcessInfo.processInfo.activeProcessorCount)
             for utterance in try store.sampleUtterances(count: samples, seed: options.seed) {
-                let source: [Float]
+                var source: [Float] = [], problem: String?
                 do {
                     source = try AudioFile.read(utterance.audioPath, targetRate: codec.sampleRate).samples
                 } catch {
                     // The source may have moved since the run; the decoded codes are still worth hearing.
+                    problem = "\(error)"
                     FileHandle.standardError.write(Data("report: \(utterance.id): source audio left out: \(error)\n".utf8))
-                    source = []
                 }
                 var decoded = try codec.decode(utterance.codes.map(Int.init), workspace: workspace)
                 if !source.isEmpty && decoded.count > source.count { decoded.removeSubrange(source.count...) }
-                listened.append(
-                    ReportSample(
-                        id: utterance.id, speaker: utterance.speaker, transcript: utterance.text, source: source, decoded: decoded,
-                        sampleRate: codec.sampleRate, extractor: codec.featureExtractor))
+                var sample = ReportSample(
+                    id: utterance.id, speaker: utterance.speaker, transcript: utterance.text, source: source, decoded: decoded,
+                    sampleRate: codec.sampleRate, extractor: codec.featureExtractor)
+                sample.sourceProblem = problem
+                listened.append(sample)
             }
         }
         let page = ReportPage(

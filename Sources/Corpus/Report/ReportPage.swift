@@ -100,23 +100,27 @@ public struct ReportPage {
             y: .init(low: 0, high: highest * 1.05, label: "characters per second"))
         chart.horizontalRule(at: cps.high, label: "median + \(fixed(cps.k, 1)) sd")
         if cps.low > 0 { chart.horizontalRule(at: cps.low, label: "median - \(fixed(cps.k, 1)) sd") }
-        for point in cps.sample where point[2] == 0 { chart.point(point[0], point[1]) }
+        for point in cps.sample { chart.point(point[0], point[1], highlighted: point[2] != 0) }
         for row in cps.outlierRows {
             chart.point(row.duration, row.charsPerSecond, highlighted: true, title: "\(row.id): \(row.transcript)")
         }
         var html = figure(
             "Characters per second",
             chart.svg(id: Self.chartIDs[2], title: "Characters per second against duration"),
-            "A sample of \(cps.sample.count) utterances; in red the \(cps.outlierRows.count) outliers farthest from the median "
-                + "\(fixed(cps.distribution.median, 1)) (\(cps.outliers) beyond \(fixed(cps.low, 1))...\(fixed(cps.high, 1)) in all): "
+            "A sample of \(cps.sample.count) utterances and the \(cps.outlierRows.count) outliers farthest from the median "
+                + "\(fixed(cps.distribution.median, 1)), outliers in red (\(cps.outliers) beyond \(fixed(cps.low, 1))...\(fixed(cps.high, 1)) in all): "
                 + "a transcript far off the speaking rate usually does not belong to its audio.")
         if !cps.outlierRows.isEmpty {
             html += "<table class=\"rows\" id=\"outliers\"><tr><th>id</th><th>duration (s)</th><th>chars/s</th><th>transcript</th></tr>"
-            for row in cps.outlierRows {
+            for (index, row) in cps.outlierRows.enumerated() {
+                // The first rows stay in view (and in print); the rest fold away.
+                if index == 20 {
+                    html += "</table><details><summary>\(cps.outlierRows.count - 20) more</summary><table class=\"rows\">"
+                }
                 html += "<tr><td>\(HTML.escape(row.id))</td><td>\(fixed(row.duration, 2))</td><td>\(fixed(row.charsPerSecond, 1))</td>"
                 html += "<td>\(HTML.escape(row.transcript))</td></tr>"
             }
-            html += "</table>\n"
+            html += cps.outlierRows.count > 20 ? "</table></details>\n" : "</table>\n"
         }
         return html
     }
@@ -169,11 +173,16 @@ public struct ReportPage {
         html += "log-spectral distance between them in dB.</p>"
         for sample in samples {
             html += "<div class=\"sample\"><h3>\(HTML.escape(sample.id))</h3><p>\(HTML.escape(sample.speaker ?? "no speaker")), "
-            html += "\(fixed(sample.duration, 2)) s, LSD \(fixed(sample.logSpectralDistance, 2)) dB: \(HTML.escape(sample.transcript))</p>"
+            html +=
+                "\(fixed(sample.duration, 2)) s, \(sample.sourceProblem == nil ? "LSD \(fixed(sample.logSpectralDistance, 2)) dB" : "no source"): \(HTML.escape(sample.transcript))</p>"
             html += "<div class=\"pair\">"
             for (label, wav, image) in [
                 ("source", sample.sourceWAV, sample.sourceSpectrogram), ("decoded", sample.decodedWAV, sample.decodedSpectrogram),
             ] {
+                if label == "source", let problem = sample.sourceProblem {
+                    html += "<figure><figcaption>source</figcaption><p class=\"note\">\(HTML.escape(problem))</p></figure>"
+                    continue
+                }
                 html += "<figure><figcaption>\(label)</figcaption>"
                 html += "<img class=\"spectrogram\" alt=\"\(label) log-mel spectrogram\" src=\"data:image/png;base64,"
                 html += image.base64EncodedString() + "\">"

@@ -16,6 +16,8 @@ public struct ReportSample: Sendable {
     /// Mean over frames of the RMS difference in dB of the two log-mel spectra, both floored `dynamicRange` below
     /// the louder one's peak (so that silence, where any two signals differ, does not dominate).
     public var logSpectralDistance: Double
+    /// Why the source audio is not shown (it could not be read); nil when it is.
+    public var sourceProblem: String?
 
     public static let dynamicRange = 80.0
     /// Wider spectrograms are averaged down to this many columns.

@@ -85,7 +85,9 @@ public struct ReportPage {
     private func speakerSection() -> String {
         let top = stats.speakers.top
         guard !top.isEmpty else { return figure("Speakers", "<p class=\"note\">No utterance names a speaker.</p>", "") }
-        let bars = SVGBarList(label: "hours", rows: top.map { ($0.speaker, $0.hours) })
+        // A small corpus reads better in minutes than as hours that round to 0.
+        let inMinutes = (top.map(\.hours).max() ?? 0) < 1
+        let bars = SVGBarList(label: inMinutes ? "minutes" : "hours", rows: top.map { ($0.speaker, inMinutes ? $0.hours * 60 : $0.hours) })
         return figure(
             "Hours per speaker", bars.svg(id: Self.chartIDs[1], title: "Hours per speaker"),
             "The \(top.count) speakers with the most hours of \(stats.speakers.count).")
@@ -100,7 +102,8 @@ public struct ReportPage {
             y: .init(low: 0, high: highest * 1.05, label: "characters per second"))
         chart.horizontalRule(at: cps.high, label: "median + \(fixed(cps.k, 1)) sd")
         if cps.low > 0 { chart.horizontalRule(at: cps.low, label: "median - \(fixed(cps.k, 1)) sd") }
-        for point in cps.sample { chart.point(point[0], point[1], highlighted: point[2] != 0) }
+        let radius = cps.sample.count < 300 ? 3.0 : 1.6
+        for point in cps.sample { chart.point(point[0], point[1], highlighted: point[2] != 0, radius: radius) }
         for row in cps.outlierRows {
             chart.point(row.duration, row.charsPerSecond, highlighted: true, title: "\(row.id): \(row.transcript)")
         }

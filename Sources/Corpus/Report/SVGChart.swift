@@ -55,9 +55,9 @@ struct SVGChart {
         marks += 1
     }
 
-    mutating func point(_ px0: Double, _ py0: Double, highlighted: Bool = false, title: String? = nil) {
+    mutating func point(_ px0: Double, _ py0: Double, highlighted: Bool = false, radius: Double = 1.6, title: String? = nil) {
         body +=
-            "<circle class=\"\(highlighted ? "dot outlier" : "dot")\" cx=\"\(f(px(px0)))\" cy=\"\(f(py(py0)))\" r=\"\(highlighted ? 3 : 1.6)\">"
+            "<circle class=\"\(highlighted ? "dot outlier" : "dot")\" cx=\"\(f(px(px0)))\" cy=\"\(f(py(py0)))\" r=\"\(highlighted ? max(3, radius) : radius)\">"
         if let title { body += "<title>\(HTML.escape(title))</title>" }
         body += "</circle>"
         marks += 1

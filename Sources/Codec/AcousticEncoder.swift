@@ -89,7 +89,7 @@ struct AntiAliasedSnakeBeta {
         xe: UnsafeMutablePointer<Float>, even: UnsafeMutablePointer<Float>, odd: UnsafeMutablePointer<Float>
     ) {
         let m = Self.margin
-        var first: Float = 0
+        var firstValue: Float = 0
         var j0 = 0
         while j0 < t {
             let j1 = min(t, j0 + Self.tile)
@@ -97,15 +97,16 @@ struct AntiAliasedSnakeBeta {
             let lo = max(0, j0 - m), hi = min(t, j1 + m)
             // xe[k] = x[clamp(lo - m + k)] for k in [0, hi - lo + 2m + 8)
             let count = hi - lo + 2 * m + 8
-            for k in 0..<count {
-                let i = lo - m + k
-                xe[k] = row[i < 0 ? 0 : (i >= t ? t - 1 : i)]
-            }
+            // The row's samples in one copy; the replicated edge values around them.
+            let first = lo - m, from = max(0, first), to = min(t, first + count)
+            if from > first { xe.update(repeating: row[0], count: from - first) }
+            (xe + (from - first)).update(from: row + from, count: to - from)
+            if first + count > to { (xe + (to - first)).update(repeating: row[t - 1], count: first + count - to) }
             // Buffer position p holds the even/odd sample of index (j0 - m) + p.
             let offset = lo - (j0 - m)
             upsampleSnake(xe + m, length: hi - lo, even: even + offset, odd: odd + offset, alpha: alpha, inverseBeta: inverseBeta)
-            if j0 == 0 { first = even[offset] }
-            for p in 0..<offset { even[p] = first; odd[p] = first }
+            if j0 == 0 { firstValue = even[offset] }
+            for p in 0..<offset { even[p] = firstValue; odd[p] = firstValue }
             if hi == t {
                 let last = odd[offset + (t - 1 - lo)]
                 let end = offset + (hi - lo)

@@ -30,6 +30,8 @@ struct Xcodec2ResNetBlock {
     }
 }
 
+/// `Xcodec2Attention` as the decoder calls it: RoPE with position ids = head index (the reference's
+/// `arange(num_attention_heads)`: every frame of head h is rotated by angle h * inv_freq, so RoPE carries
 /// no time information), full bidirectional softmax attention.
 struct Xcodec2Attention {
     let qProj: Linear, kProj: Linear, vProj: Linear, oProj: Linear
@@ -142,7 +144,7 @@ struct Xcodec2DecoderLayer {
 struct Xcodec2ISTFTHead {
     let linear: Linear
     let nFFT: Int, hop: Int
-    let window: [Float]
+    let window: [Float], windowSquared: [Float]
 
     init(_ ckpt: Checkpoint, _ prefix: String, config: Xcodec2Config) throws {
         nFFT = config.nFFT
@@ -150,6 +152,7 @@ struct Xcodec2ISTFTHead {
         linear = try Linear(ckpt, prefix + ".linear", inFeatures: config.hiddenSize, outFeatures: nFFT + 2)
         let n = nFFT
         window = (0..<n).map { Float(0.5 - 0.5 * Foundation.cos(2 * Double.pi * Double($0) / Double(n))) }  // periodic Hann
+        windowSquared = window.map { $0 * $0 }
     }
 
     func outputLength(frames: Int) -> Int { frames * hop }
@@ -167,18 +170,33 @@ struct Xcodec2ISTFTHead {
             let scale = 1 / Float(nFFT)
             for f in 0..<t {
                 let row = spec + f * (nFFT + 2)
-                for k in 0..<bins {
+                var k = 0
+                while k + 8 <= bins {
+                    typealias V = SIMD8<Float>
+                    let logMagnitude = UnsafeRawPointer(row + k).loadUnaligned(as: V.self)
+                    let phase = UnsafeRawPointer(row + bins + k).loadUnaligned(as: V.self)
+                    var magnitude = VectorMath.exp(logMagnitude)
+                    magnitude.replace(with: 100, where: magnitude .> 100)
+                    let re = magnitude * VectorMath.cos(phase), im = magnitude * VectorMath.sin(phase)
+                    for lane in 0..<8 {
+                        complex[2 * (k + lane)] = re[lane]
+                        complex[2 * (k + lane) + 1] = im[lane]
+                    }
+                    k += 8
+                }
+                while k < bins {
                     let magnitude = min(Foundation.exp(row[k]), 100)
-                    let phase = row[bins + k]
-                    complex[2 * k] = magnitude * Foundation.cos(phase)
-                    complex[2 * k + 1] = magnitude * Foundation.sin(phase)
+                    complex[2 * k] = magnitude * Foundation.cos(row[bins + k])
+                    complex[2 * k + 1] = magnitude * Foundation.sin(row[bins + k])
+                    k += 1
                 }
                 complex.withMemoryRebound(to: fftwf_complex.self, capacity: bins) { fftwf_execute_dft_c2r(plan, $0, frame) }
                 let base = f * hop
-                for i in 0..<nFFT {
-                    sum[base + i] += frame[i] * scale * window[i]
-                    envelope[base + i] += window[i] * window[i]
+                window.withUnsafeBufferPointer { w in
+                    Kernels.scale(frame, by: scale, count: nFFT)
+                    Kernels.multiplyAdd(sum + base, frame, w.baseAddress!, count: nFFT)
                 }
+                windowSquared.withUnsafeBufferPointer { Kernels.add(envelope + base, $0.baseAddress!, count: nFFT) }
             }
             for i in 0..<(t * hop) { audio[i] = sum[padding + i] / max(envelope[padding + i], 1e-11) }
         }
@@ -209,16 +227,29 @@ struct Xcodec2Decoder {
         head = try Xcodec2ISTFTHead(ckpt, prefix + ".head", config: config)
     }
 
-    func callAsFunction(_ projected: UnsafePointer<Float>, rows t: Int, audio: UnsafeMutablePointer<Float>, workspace: Workspace) {
+    func callAsFunction(
+        _ projected: UnsafePointer<Float>, rows t: Int, audio: UnsafeMutablePointer<Float>, workspace: Workspace,
+        timings: inout DecodeStages
+    ) {
+        var clock = DispatchTime.now().uptimeNanoseconds
+        func lap() -> Double {
+            let now = DispatchTime.now().uptimeNanoseconds
+            defer { clock = now }
+            return Double(now - clock) / 1e9
+        }
         workspace.scope {
             let x = workspace.take(t * hidden), y = workspace.take(t * hidden)
             fc(projected, rows: t, out: y)
             embed.timeMajor(y, length: t, out: x, workspace: workspace)
             for block in priorNet { block(x, rows: t, workspace: workspace) }
+            timings.priorNet += lap()
             for layer in layers { layer(x, rows: t, workspace: workspace) }
+            timings.transformer += lap()
             for block in postNet { block(x, rows: t, workspace: workspace) }
             norm(x, rows: t, out: y)
+            timings.postNet += lap()
             head(y, rows: t, audio: audio, workspace: workspace)
+            timings.head += lap()
         }
     }
 }

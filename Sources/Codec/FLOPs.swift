@@ -48,6 +48,25 @@ extension Xcodec2Model {
     }
 }
 
+extension Xcodec2Model {
+    /// Floating-point operations of the matrix products, convolutions and inverse FFTs of one decode of `frames`
+    /// codes, counted as `encodeFLOPs` counts them.
+    public func decodeFLOPs(frames: Int) -> DecodeStages {
+        let t = Double(frames), h = Double(config.hiddenSize), q = Double(config.quantizationDim)
+        let heads = Double(config.numAttentionHeads), kvHeads = Double(config.numKeyValueHeads), hd = Double(config.headDim)
+        var flops = DecodeStages()
+        flops.quantizer = 2 * t * Double(config.quantizationLevels.count) * q
+        let resNetBlock = 2 * (2 * t * h * h * 3)
+        flops.priorNet = 2 * t * q * h + 2 * t * h * h * 7 + 2 * resNetBlock
+        let attention = 2 * 2 * t * h * heads * hd + 2 * 2 * t * h * kvHeads * hd + 2 * 2 * t * t * hd * heads
+        flops.transformer = Double(config.numHiddenLayers) * (attention + 2 * 2 * t * h * Double(config.intermediateSize))
+        flops.postNet = 2 * resNetBlock
+        let n = Double(config.nFFT)
+        flops.head = 2 * t * h * (n + 2) + t * 2.5 * n * log2(n)
+        return flops
+    }
+}
+
 extension BLAS {
     /// Best GFLOP/s of a 1024^3 `cblas_sgemm` over a few tries, with the current thread setting.
     public static func measuredPeakGFLOPS(size n: Int = 1024, tries: Int = 5) -> Double {

@@ -39,19 +39,65 @@ struct GroupNorm {
         self.eps = eps
     }
 
+    /// One pass over the rows for the statistics (each row's group sums in SIMD, accumulated in Double across
+    /// rows), one to normalise; `x` is read row by row, never strided by channel.
     func callAsFunction(_ x: UnsafeMutablePointer<Float>, rows t: Int) {
         let channels = weight.count, size = channels / groups
         let g = weight.pointer, b = bias.pointer
-        for group in 0..<groups {
-            let c0 = group * size
-            var sum = 0.0, sq = 0.0
-            for r in 0..<t { for c in c0..<(c0 + size) { let v = Double(x[r * channels + c]); sum += v; sq += v * v } }
-            let n = Double(t * size)
-            let mean = sum / n
-            let variance = max(0, sq / n - mean * mean)
-            let inv = Float(1 / (variance + Double(eps)).squareRoot()), m = Float(mean)
-            for r in 0..<t { for c in c0..<(c0 + size) { x[r * channels + c] = (x[r * channels + c] - m) * inv * g[c] + b[c] } }
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * groups) { stats in
+            let sums = stats.baseAddress!, squares = sums + groups
+            sums.initialize(repeating: 0, count: 2 * groups)
+            for r in 0..<t {
+                let row = x + r * channels
+                for group in 0..<groups {
+                    let (sum, square) = Self.sums(row + group * size, count: size)
+                    sums[group] += Double(sum)
+                    squares[group] += Double(square)
+                }
+            }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * channels) { factors in
+                let means = factors.baseAddress!, scales = means + channels
+                let n = Double(t * size)
+                for group in 0..<groups {
+                    let mean = sums[group] / n
+                    let variance = max(0, squares[group] / n - mean * mean)
+                    let inv = Float(1 / (variance + Double(eps)).squareRoot())
+                    for c in (group * size)..<((group + 1) * size) {
+                        means[c] = Float(mean)
+                        scales[c] = inv * g[c]
+                    }
+                }
+                for r in 0..<t {
+                    let row = x + r * channels
+                    var c = 0
+                    while c + 8 <= channels {
+                        let v = UnsafeRawPointer(row + c).loadUnaligned(as: SIMD8<Float>.self)
+                        let m = UnsafeRawPointer(means + c).loadUnaligned(as: SIMD8<Float>.self)
+                        let s = UnsafeRawPointer(scales + c).loadUnaligned(as: SIMD8<Float>.self)
+                        let shift = UnsafeRawPointer(b + c).loadUnaligned(as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(row + c).storeBytes(of: (v - m) * s + shift, as: SIMD8<Float>.self)
+                        c += 8
+                    }
+                    while c < channels { row[c] = (row[c] - means[c]) * scales[c] + b[c]; c += 1 }
+                }
+            }
         }
+    }
+
+    /// Sum and sum of squares of `count` floats.
+    @inline(__always)
+    static func sums(_ x: UnsafePointer<Float>, count: Int) -> (Float, Float) {
+        var sum = SIMD8<Float>(repeating: 0), square = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            sum += v
+            square += v * v
+            i += 8
+        }
+        var s = sum.sum(), q = square.sum()
+        while i < count { s += x[i]; q += x[i] * x[i]; i += 1 }
+        return (s, q)
     }
 }
 
@@ -73,6 +119,3 @@ struct RMSNorm {
         }
     }
 }
-
-/// `Xcodec2Attention` as the decoder calls it: RoPE with position ids = head index (the reference's
-/// `arange(num_attention_heads)`: every frame of head h is rotated by angle h * inv_freq, so RoPE carries

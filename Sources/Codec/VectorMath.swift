@@ -64,6 +64,27 @@ enum VectorMath {
         return unsafeBitCast(unsafeBitCast(s, to: SIMD8<Int32>.self) ^ odd, to: V.self)
     }
 
+    /// cos(x): the same reduction as `sin` (x = q pi + r, |r| <= pi/2), cos(x) = (-1)^q cos(r) with the even
+    /// Taylor polynomial to degree 14.
+    @inline(__always)
+    static func cos(_ x: V) -> V {
+        let q = roundToInteger(x * 0.318309886183790671)
+        var r = x - q * 3.140625
+        r = r - q * 9.67502593994140625e-4
+        r = r - q * 1.509957990978376432e-7
+        let r2 = r * r
+        var p = V(repeating: -1.0 / 87178291200.0)
+        p = p * r2 + 1.0 / 479001600.0
+        p = p * r2 - 1.0 / 3628800.0
+        p = p * r2 + 1.0 / 40320.0
+        p = p * r2 - 1.0 / 720.0
+        p = p * r2 + 1.0 / 24.0
+        p = p * r2 - 0.5
+        let c = 1 + r2 * p
+        let odd = (integerBits(q) & 1) &<< 31
+        return unsafeBitCast(unsafeBitCast(c, to: SIMD8<Int32>.self) ^ odd, to: V.self)
+    }
+
     /// 1 / (1 + e^-x).
     @inline(__always)
     static func sigmoid(_ x: V) -> V { 1 / (1 + exp(-x)) }

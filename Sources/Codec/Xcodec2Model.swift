@@ -25,6 +25,38 @@ public struct EncodeStages: Sendable, Codable {
     }
 }
 
+/// One number per decode stage: seconds in `bench`, FLOPs in `decodeFLOPs`.
+public struct DecodeStages: Sendable, Codable {
+    /// `from_codes` (FSQ values through `project_out`).
+    public var quantizer = 0.0
+    /// `fc`, `embed` and `prior_net`.
+    public var priorNet = 0.0
+    /// The transformer `layers`.
+    public var transformer = 0.0
+    /// `post_net` and the final norm.
+    public var postNet = 0.0
+    /// The ISTFT head: linear, inverse FFTs, overlap-add.
+    public var head = 0.0
+    public var total: Double { quantizer + priorNet + transformer + postNet + head }
+
+    public init() {}
+
+    /// The stage-by-stage median of several records.
+    public static func median(_ records: [DecodeStages], using median: ([Double]) -> Double) -> DecodeStages {
+        var result = DecodeStages()
+        result.quantizer = median(records.map(\.quantizer))
+        result.priorNet = median(records.map(\.priorNet))
+        result.transformer = median(records.map(\.transformer))
+        result.postNet = median(records.map(\.postNet))
+        result.head = median(records.map(\.head))
+        return result
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case quantizer, transformer, head, priorNet = "prior_net", postNet = "post_net"
+    }
+}
+
 /// Intermediate tensors of one encode, for parity tests (row-major, shapes as named).
 public struct EncodeTrace {
     public var tensors: [String: [Float]] = [:]
@@ -137,6 +169,12 @@ public final class Xcodec2Model: @unchecked Sendable {
 
     /// Audio (16 kHz, `hopLength` samples per code) for `codes`; every code must be in 0..<codebookSize.
     public func decode(_ codes: [Int], workspace: Workspace) throws -> [Float] {
+        var timings = DecodeStages()
+        return try decode(codes, workspace: workspace, timings: &timings)
+    }
+
+    /// The same, adding each stage's seconds to `timings`.
+    public func decode(_ codes: [Int], workspace: Workspace, timings: inout DecodeStages) throws -> [Float] {
         guard let decoder else { preconditionFailure("model loaded without its decoder") }
         guard !codes.isEmpty else { throw DecodeError.noCodes }
         for (index, code) in codes.enumerated() where code < 0 || code >= codebookSize {
@@ -149,8 +187,10 @@ public final class Xcodec2Model: @unchecked Sendable {
             audio.withUnsafeMutableBufferPointer { out in
                 workspace.scope {
                     let projected = workspace.take(c.count * config.quantizationDim)
+                    let start = DispatchTime.now().uptimeNanoseconds
                     quantizer.fromCodes(c, out: projected, workspace: workspace)
-                    decoder(projected, rows: c.count, audio: out.baseAddress!, workspace: workspace)
+                    timings.quantizer += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                    decoder(projected, rows: c.count, audio: out.baseAddress!, workspace: workspace, timings: &timings)
                 }
             }
         }

@@ -55,9 +55,13 @@ struct BenchCommand: ParsableCommand {
         let sgemmPeakGFLOPS: Double
         let decodeSeconds: Double?
         let decodeRTF: Double?
+        let decodeStages: DecodeStages?
+        let decodeFLOPs: DecodeStages?
+        let decodeGFLOPSPerSecond: Double?
         enum CodingKeys: String, CodingKey {
             case machine, audioSeconds = "audio_seconds", runs, threads, encodeSeconds = "encode_seconds", rtf, stages
             case decodeSeconds = "decode_seconds", decodeRTF = "decode_rtf", flops
+            case decodeStages = "decode_stages", decodeFLOPs = "decode_flops", decodeGFLOPSPerSecond = "decode_gflops_per_second"
             case gflopsPerSecond = "gflops_per_second", sgemmPeakGFLOPS = "sgemm_peak_gflops"
         }
     }
@@ -86,29 +90,33 @@ struct BenchCommand: ParsableCommand {
         }
         let workspace = Workspace(threads: threads)
         var all: [EncodeStages] = []
-        var decodeTimes: [Double] = []
+        var decodeTimes: [DecodeStages] = []
+        var frames = 0
         for run in 0...runs {
             var timings = EncodeStages()
             let codes = try codec.encode(audio, workspace: workspace, timings: &timings)
-            var decodeSeconds = 0.0
-            if decode {
-                decodeSeconds = try measureSeconds { try codec.decode(codes.map(Int.init), workspace: workspace) }.1
-            }
+            frames = codes.count
+            var decodeTimings = DecodeStages()
+            if decode { _ = try codec.decode(codes.map(Int.init), workspace: workspace, timings: &decodeTimings) }
             if run > 0 {  // run 0 is the warm-up
                 all.append(timings)
-                decodeTimes.append(decodeSeconds)
+                decodeTimes.append(decodeTimings)
             }
         }
         let stages = EncodeStages.median(all, using: median)
         let encode = median(all.map(\.total))
         let flops = codec.encodeFLOPs(samples: audio.count)
         let peak = BLAS.measuredPeakGFLOPS()
+        let decodeStages = DecodeStages.median(decodeTimes, using: median)
+        let decodeSeconds = median(decodeTimes.map(\.total))
+        let decodeFLOPs = codec.decodeFLOPs(frames: frames)
         let report = Report(
             audioSeconds: seconds, runs: runs, threads: threads, encodeSeconds: encode,
             rtf: encode / seconds, stages: stages, flops: flops, gflopsPerSecond: flops.total / encode / 1e9,
             sgemmPeakGFLOPS: peak,
-            decodeSeconds: decode ? median(decodeTimes) : nil,
-            decodeRTF: decode ? median(decodeTimes) / seconds : nil)
+            decodeSeconds: decode ? decodeSeconds : nil, decodeRTF: decode ? decodeSeconds / seconds : nil,
+            decodeStages: decode ? decodeStages : nil, decodeFLOPs: decode ? decodeFLOPs : nil,
+            decodeGFLOPSPerSecond: decode ? decodeFLOPs.total / decodeSeconds / 1e9 : nil)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -133,9 +141,28 @@ struct BenchCommand: ParsableCommand {
             String(
                 format: "sgemm peak          %8.1f GFLOP/s (1024^3, %d threads); encode reaches %.0f%% of it",
                 peak, threads, 100 * report.gflopsPerSecond / peak))
-        if let decodeSeconds = report.decodeSeconds {
+        if decode {
             print(String(format: "decode seconds     %8.3f   median, real-time factor %.3f", decodeSeconds, decodeSeconds / seconds))
+            Self.printDecodeStages(decodeStages, flops: decodeFLOPs, total: decodeSeconds, peak: peak, threads: threads)
         }
+    }
+
+    static func printDecodeStages(_ stages: DecodeStages, flops: DecodeStages, total: Double, peak: Double, threads: Int) {
+        print("decode stage        seconds    GFLOP   GFLOP/s")
+        func row(_ name: String, _ time: Double, _ work: Double) {
+            let label = name.padding(toLength: 18, withPad: " ", startingAt: 0)
+            print(label + String(format: "%9.3f %8.1f %9.1f", time, work / 1e9, time > 0 ? work / time / 1e9 : 0))
+        }
+        row("quantizer", stages.quantizer, flops.quantizer)
+        row("prior net", stages.priorNet, flops.priorNet)
+        row("transformer", stages.transformer, flops.transformer)
+        row("post net", stages.postNet, flops.postNet)
+        row("istft head", stages.head, flops.head)
+        row("total", total, flops.total)
+        print(
+            String(
+                format: "decode reaches %.0f%% of the sgemm peak (%.1f GFLOP/s, %d threads)", 100 * flops.total / total / 1e9 / peak, peak,
+                threads))
     }
 
     private func benchDecoder() throws {
@@ -143,19 +170,30 @@ struct BenchCommand: ParsableCommand {
         var generator = SplitMix64(seed: 7)
         let codes = (0..<Int(seconds * 50)).map { _ in Int(generator.next() % 65536) }
         let workspace = Workspace(threads: threads)
-        // Run 0 is the warm-up.
-        let times = try (0...runs).map { _ in try measureSeconds { try codec.decode(codes, workspace: workspace) }.1 }.dropFirst()
-        let decode = median(Array(times))
+        var records: [DecodeStages] = []
+        for run in 0...runs {  // run 0 is the warm-up
+            var timings = DecodeStages()
+            _ = try codec.decode(codes, workspace: workspace, timings: &timings)
+            if run > 0 { records.append(timings) }
+        }
+        let stages = DecodeStages.median(records, using: median)
+        let decode = median(records.map(\.total))
+        let flops = codec.decodeFLOPs(frames: codes.count)
+        let peak = BLAS.measuredPeakGFLOPS()
         if json {
             struct DecodeReport: Encodable {
                 let machine = Machine()
                 let audioSeconds: Double, runs: Int, threads: Int, decodeSeconds: Double, decodeRTF: Double
+                let decodeStages: DecodeStages, decodeFLOPs: DecodeStages, decodeGFLOPSPerSecond: Double, sgemmPeakGFLOPS: Double
                 enum CodingKeys: String, CodingKey {
                     case machine, audioSeconds = "audio_seconds", runs, threads, decodeSeconds = "decode_seconds", decodeRTF = "decode_rtf"
+                    case decodeStages = "decode_stages", decodeFLOPs = "decode_flops", decodeGFLOPSPerSecond = "decode_gflops_per_second"
+                    case sgemmPeakGFLOPS = "sgemm_peak_gflops"
                 }
             }
             let report = DecodeReport(
-                audioSeconds: seconds, runs: runs, threads: threads, decodeSeconds: decode, decodeRTF: decode / seconds)
+                audioSeconds: seconds, runs: runs, threads: threads, decodeSeconds: decode, decodeRTF: decode / seconds,
+                decodeStages: stages, decodeFLOPs: flops, decodeGFLOPSPerSecond: flops.total / decode / 1e9, sgemmPeakGFLOPS: peak)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
@@ -165,6 +203,7 @@ struct BenchCommand: ParsableCommand {
                 String(
                     format: "decode of %.2f s of random codes: %.3f s median of %d runs, real-time factor %.3f", seconds, decode, runs,
                     decode / seconds))
+            Self.printDecodeStages(stages, flops: flops, total: decode, peak: peak, threads: threads)
         }
     }
 }

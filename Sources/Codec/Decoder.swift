@@ -34,6 +34,8 @@ struct Xcodec2ResNetBlock {
 /// `arange(num_attention_heads)`: every frame of head h is rotated by angle h * inv_freq, so RoPE carries
 /// no time information), full bidirectional softmax attention.
 struct Xcodec2Attention {
+    /// Query rows per block of scores: 128 x T floats (0.75 MB at 30 s) stay in L2.
+    static let queryBlock = 128
     let qProj: Linear, kProj: Linear, vProj: Linear, oProj: Linear
     let heads: Int, kvHeads: Int, headDim: Int
     /// cos and sin per head, [heads, headDim].
@@ -86,22 +88,31 @@ struct Xcodec2Attention {
         let scaling = 1 / Float(headDim).squareRoot()
         workspace.scope {
             let q = workspace.take(t * qWidth), k = workspace.take(t * kvWidth), v = workspace.take(t * kvWidth)
-            let context = workspace.take(t * qWidth), scores = workspace.take(t * t), scratch = workspace.take(headDim)
+            let threads = workspace.ownsBLASThreads ? max(1, min(workspace.threads, heads)) : 1
+            let block = min(t, Self.queryBlock)
+            let context = workspace.take(t * qWidth), allScores = workspace.take(threads * block * t), scratch = workspace.take(headDim)
             qProj(x, rows: t, out: q)
             kProj(x, rows: t, out: k)
             vProj(x, rows: t, out: v)
             rotate(q, rows: t, heads: heads, scratch: scratch)
             rotate(k, rows: t, heads: kvHeads, scratch: scratch)
             let group = heads / kvHeads
-            for head in 0..<heads {
-                let kv = head / group
-                Kernels.gemm(
-                    transB: true, m: t, n: t, k: headDim, alpha: scaling, a: q + head * headDim, lda: qWidth,
-                    b: k + kv * headDim, ldb: kvWidth, c: scores, ldc: t)
-                for i in 0..<t { Kernels.softmaxRow(scores + i * t, count: t) }
-                Kernels.gemm(
-                    m: t, n: headDim, k: t, a: scores, lda: t, b: v + kv * headDim, ldb: kvWidth,
-                    c: context + head * headDim, ldc: qWidth)
+            // Heads in parallel, each thread with its own T x T scores.
+            // Queries in blocks: a block's scores stay in L2 between the two products and the softmax.
+            Parallel.blasItems(heads, threads: threads, workspace: workspace) { head, thread in
+                let kv = head / group, scores = allScores + thread * block * t
+                var r0 = 0
+                while r0 < t {
+                    let rows = min(block, t - r0)
+                    Kernels.gemm(
+                        transB: true, m: rows, n: t, k: headDim, alpha: scaling, a: q + r0 * qWidth + head * headDim, lda: qWidth,
+                        b: k + kv * headDim, ldb: kvWidth, c: scores, ldc: t)
+                    for i in 0..<rows { Kernels.softmaxRow(scores + i * t, count: t) }
+                    Kernels.gemm(
+                        m: rows, n: headDim, k: t, a: scores, lda: t, b: v + kv * headDim, ldb: kvWidth,
+                        c: context + r0 * qWidth + head * headDim, ldc: qWidth)
+                    r0 += rows
+                }
             }
             oProj(context, rows: t, out: out)
         }

@@ -184,6 +184,27 @@ enum Parallel {
     }
 }
 
+extension Parallel {
+    /// Runs `body(item, thread)` for every item in 0..<count, spread over `threads` threads that each call BLAS
+    /// single-threaded: for many small products (one per attention head), where OpenBLAS's own threading costs
+    /// more than it splits, and leaves the elementwise work between them on one core. OpenBLAS's thread count is
+    /// process-wide, so it is 1 for the duration and restored after; a worker already given one BLAS thread
+    /// (`run` with several workers: `ownsBLASThreads` false) runs the items in turn and changes nothing.
+    static func blasItems(_ count: Int, threads: Int, workspace: Workspace, _ body: (_ item: Int, _ thread: Int) -> Void) {
+        let n = workspace.ownsBLASThreads ? max(1, min(threads, count)) : 1
+        if n == 1 {
+            for item in 0..<count { body(item, 0) }
+            return
+        }
+        let previous = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(previous) }
+        run(n) { thread in
+            for item in Swift.stride(from: thread, to: count, by: n) { body(item, thread) }
+        }
+    }
+}
+
 /// Carries a value the caller guarantees is used race-free across threads.
 struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T

@@ -20,7 +20,7 @@ struct Wav2Vec2BertFeedForward {
 
 /// `Wav2Vec2BertSelfAttention` with `relative_key` positions: the bias of query i for key j is
 /// q_i . E[clamp(j - i, -left, right) + left], scaled like the content score. The bias comes from one
-/// [T, left + right + 1] product per head; one head's T x T scores exist at a time.
+/// [T, left + right + 1] product per head; one T x T score matrix per thread exists at a time.
 struct Wav2Vec2BertSelfAttention {
     let linearQ: Linear, linearK: Linear, linearV: Linear, linearOut: Linear
     let distanceEmbedding: Weight
@@ -46,12 +46,15 @@ struct Wav2Vec2BertSelfAttention {
         workspace.scope {
             let q = workspace.take(t * d), k = workspace.take(t * d), v = workspace.take(t * d)
             let context = workspace.take(t * d)
-            let scores = workspace.take(t * t)
-            let positional = workspace.take(t * distances)
+            let threads = workspace.ownsBLASThreads ? max(1, min(workspace.threads, heads)) : 1
+            let allScores = workspace.take(threads * t * t)
+            let allPositional = workspace.take(threads * t * distances)
             linearQ(x, rows: t, out: q)
             linearK(x, rows: t, out: k)
             linearV(x, rows: t, out: v)
-            for h in 0..<heads {
+            // Heads in parallel, each thread with its own scores and positional bias.
+            Parallel.blasItems(heads, threads: threads, workspace: workspace) { h, thread in
+                let scores = allScores + thread * t * t, positional = allPositional + thread * t * distances
                 let qh = q + h * headSize, kh = k + h * headSize, vh = v + h * headSize
                 // scores = q k^T * scaling; positional = q E^T * scaling
                 Kernels.gemm(transB: true, m: t, n: t, k: headSize, alpha: scaling, a: qh, lda: d, b: kh, ldb: d, c: scores, ldc: t)

@@ -12,6 +12,9 @@ public final class Workspace {
     public private(set) var highWater = 0
     /// Threads this worker may use for its own (non-BLAS) loops; match the BLAS threads it was given.
     public var threads = 1
+    /// Whether this worker is the only one calling BLAS, so that it may set OpenBLAS's process-wide thread count for
+    /// a while (`Parallel.blasItems`). False for the workers of a multi-worker run.
+    public var ownsBLASThreads = true
 
     public init(capacity: Int = 1 << 20, threads: Int = 1) {
         self.capacity = capacity

@@ -122,6 +122,8 @@ public final class CorpusRunner: @unchecked Sendable {
             threads.append(
                 WorkerThread(name: "tc-encoder") { [self] in
                     let workspace = Workspace(threads: threadsPerWorker)
+                    // Only a lone worker may change OpenBLAS's process-wide thread count.
+                    workspace.ownsBLASThreads = workers == 1
                     while let item = work.pop() {
                         if StopSignal.requested { continue }  // drop queued work: it stays pending
                         do {

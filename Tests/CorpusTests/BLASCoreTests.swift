@@ -63,4 +63,25 @@ final class BLASCoreTests: XCTestCase {
             }
         }
     }
+
+    /// `bench` gives the decode per stage: seconds, and FLOPs counted from the config (checked by hand here).
+    func testBenchGivesTheDecodeItsStagesAndFLOPs() throws {
+        let result = try TestEnv.run(["bench", "--model", TestEnv.tinyModel, "--seconds", "1", "--runs", "1", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let stages = try XCTUnwrap(report["decode_stages"] as? [String: Double])
+        let flops = try XCTUnwrap(report["decode_flops"] as? [String: Double])
+        XCTAssertEqual(Set(stages.keys), ["quantizer", "prior_net", "transformer", "post_net", "head"])
+        XCTAssertEqual(Set(flops.keys), Set(stages.keys))
+        XCTAssertGreaterThan(report["decode_gflops_per_second"] as? Double ?? 0, 0)
+        let configURL = URL(fileURLWithPath: TestEnv.tinyModel).appendingPathComponent("config.json")
+        let config = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        func value(_ key: String) -> Double { (config[key] as? NSNumber)?.doubleValue ?? .nan }
+        // 1 s of synthetic speech is 51 frames after the extractor's padding (16001 samples -> 16320 / 320).
+        let t = 51.0, h = value("hidden_size"), heads = value("num_attention_heads"), kv = value("num_key_value_heads")
+        let hd = value("head_dim"), inter = value("intermediate_size"), layers = value("num_hidden_layers")
+        let perLayer = 4 * t * h * heads * hd + 4 * t * h * kv * hd + 4 * t * t * hd * heads + 4 * t * h * inter
+        XCTAssertEqual(flops["transformer"] ?? 0, layers * perLayer, accuracy: 1)
+        XCTAssertEqual(flops["post_net"] ?? 0, 2 * 2 * (2 * t * h * h * 3), accuracy: 1)
+    }
 }

@@ -44,14 +44,21 @@ enum VectorMath {
         return y * pow2i(integerBits(fx))
     }
 
-    /// sin(x): reduction by multiples of pi in three exact parts (good to |x| ~ 1e5), then the odd
-    /// Taylor polynomial to degree 13 on [-pi/2, pi/2].
+    /// x = q pi + r with q = round(x / pi), |r| <= pi/2: pi in three parts whose products with q are exact.
     @inline(__always)
-    static func sin(_ x: V) -> V {
+    static func reducedByPi(_ x: V) -> (r: V, q: V) {
         let q = roundToInteger(x * 0.318309886183790671)
         var r = x - q * 3.140625
         r = r - q * 9.67502593994140625e-4
         r = r - q * 1.509957990978376432e-7
+        return (r, q)
+    }
+
+    /// sin(x): reduction by multiples of pi in three exact parts (good to |x| ~ 1e5), then the odd
+    /// Taylor polynomial to degree 13 on [-pi/2, pi/2].
+    @inline(__always)
+    static func sin(_ x: V) -> V {
+        let (r, q) = reducedByPi(x)
         let r2 = r * r
         var p = V(repeating: 1.0 / 6227020800.0)
         p = p * r2 - 1.0 / 39916800.0
@@ -68,10 +75,7 @@ enum VectorMath {
     /// Taylor polynomial to degree 14.
     @inline(__always)
     static func cos(_ x: V) -> V {
-        let q = roundToInteger(x * 0.318309886183790671)
-        var r = x - q * 3.140625
-        r = r - q * 9.67502593994140625e-4
-        r = r - q * 1.509957990978376432e-7
+        let (r, q) = reducedByPi(x)
         let r2 = r * r
         var p = V(repeating: -1.0 / 87178291200.0)
         p = p * r2 + 1.0 / 479001600.0

@@ -131,10 +131,7 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "encode seconds     %8.3f   median", encode))
         print(String(format: "real-time factor   %8.3f   (encode / audio)", encode / seconds))
         print("stage               seconds    GFLOP   GFLOP/s")
-        func row(_ name: String, _ time: Double, _ work: Double) {
-            let label = name.padding(toLength: 18, withPad: " ", startingAt: 0)
-            print(label + String(format: "%9.3f %8.1f %9.1f", time, work / 1e9, time > 0 ? work / time / 1e9 : 0))
-        }
+        let row = Self.stageRow
         row("features", stages.features, flops.features)
         row("semantic encoder", stages.semanticEncoder, flops.semanticEncoder)
         row("acoustic encoder", stages.acousticEncoder, flops.acousticEncoder)
@@ -150,12 +147,15 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    /// One line of a stage table: seconds, GFLOP and GFLOP/s.
+    static func stageRow(_ name: String, _ time: Double, _ work: Double) {
+        let label = name.padding(toLength: 18, withPad: " ", startingAt: 0)
+        print(label + String(format: "%9.3f %8.1f %9.1f", time, work / 1e9, time > 0 ? work / time / 1e9 : 0))
+    }
+
     static func printDecodeStages(_ stages: DecodeStages, flops: DecodeStages, total: Double, peak: Double, threads: Int) {
         print("decode stage        seconds    GFLOP   GFLOP/s")
-        func row(_ name: String, _ time: Double, _ work: Double) {
-            let label = name.padding(toLength: 18, withPad: " ", startingAt: 0)
-            print(label + String(format: "%9.3f %8.1f %9.1f", time, work / 1e9, time > 0 ? work / time / 1e9 : 0))
-        }
+        let row = stageRow
         row("quantizer", stages.quantizer, flops.quantizer)
         row("prior net", stages.priorNet, flops.priorNet)
         row("transformer", stages.transformer, flops.transformer)

@@ -106,12 +106,11 @@ enum StatsTable {
     }
 
     static func percentiles(_ d: CorpusStats.Distribution, digits: Int) -> String {
-        let names = ["min", "p1", "p5", "p25", "p50", "p75", "p95", "p99", "max"]
-        return zip(names, d.values).map { "\($0) \(fixed($1, digits))" }.joined(separator: "  ") + "  mean \(fixed(d.mean, digits))"
+        StatsFormat.distribution(d, digits: digits, names: ["min", "p1", "p5", "p25", "p50", "p75", "p95", "p99", "max"], separator: "  ")
     }
 
-    static func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
-    static func percent(_ share: Double) -> String { String(format: "%.1f%%", share * 100) }
-    static func hours(_ h: Double) -> String { h < 1 ? String(format: "%.1f min", h * 60) : String(format: "%.2f h", h) }
+    static func fixed(_ value: Double, _ digits: Int) -> String { StatsFormat.fixed(value, digits) }
+    static func percent(_ share: Double) -> String { StatsFormat.percent(share) }
+    static func hours(_ h: Double) -> String { StatsFormat.hours(h) }
     static func excerpt(_ text: String) -> String { text.count > 60 ? "\"\(text.prefix(57))...\"" : "\"\(text)\"" }
 }

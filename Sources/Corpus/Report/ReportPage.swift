@@ -210,13 +210,13 @@ public struct ReportPage {
     }
 
     private func distribution(_ d: CorpusStats.Distribution, digits: Int) -> String {
-        let names = ["min", "1%", "5%", "25%", "median", "75%", "95%", "99%", "max"]
-        return zip(names, d.values).map { "\($0) \(fixed($1, digits))" }.joined(separator: ", ") + "; mean \(fixed(d.mean, digits))"
+        StatsFormat.distribution(
+            d, digits: digits, names: ["min", "1%", "5%", "25%", "median", "75%", "95%", "99%", "max"], separator: ", ")
     }
 
-    private func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
-    private func percent(_ share: Double) -> String { String(format: "%.1f%%", share * 100) }
-    private func hours(_ h: Double) -> String { h < 1 ? String(format: "%.1f min", h * 60) : String(format: "%.2f h", h) }
+    private func fixed(_ value: Double, _ digits: Int) -> String { StatsFormat.fixed(value, digits) }
+    private func percent(_ share: Double) -> String { StatsFormat.percent(share) }
+    private func hours(_ h: Double) -> String { StatsFormat.hours(h) }
 
     static let style = """
         body { font: 14px/1.45 system-ui, sans-serif; color: #222; max-width: 1100px; margin: 24px auto; padding: 0 16px; }

@@ -177,3 +177,16 @@ public struct CorpusStats: Codable, Sendable {
         public var reasons: [Reason]
     }
 }
+
+/// How `stats` and `report` write figures, so that both views print the same numbers.
+public enum StatsFormat {
+    public static func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+    public static func percent(_ share: Double) -> String { String(format: "%.1f%%", share * 100) }
+    public static func hours(_ h: Double) -> String { h < 1 ? String(format: "%.1f min", h * 60) : String(format: "%.2f h", h) }
+
+    /// "NAME value" for each percentile, then the mean; `names` label `Distribution.percentiles`.
+    public static func distribution(_ d: CorpusStats.Distribution, digits: Int, names: [String], separator: String) -> String {
+        zip(names, d.values).map { "\($0) \(fixed($1, digits))" }.joined(separator: separator)
+            + "\(separator == "  " ? "  " : "; ")mean \(fixed(d.mean, digits))"
+    }
+}

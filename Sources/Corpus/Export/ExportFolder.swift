@@ -49,15 +49,27 @@ struct ExportFolder {
         } else {
             target = .absentOrEmpty
         }
-        // A staging folder left by a killed export is ours (it carries the marker); anything else of that name is not.
+        // A staging folder left by a killed export is ours (it carries the marker, or is empty); anything else of that
+        // name is not.
         if fm.fileExists(atPath: staging) {
-            guard fm.fileExists(atPath: (staging as NSString).appendingPathComponent(Self.stagingMarker)) else {
+            let marked = fm.fileExists(atPath: (staging as NSString).appendingPathComponent(Self.stagingMarker))
+            guard marked || (try? fm.contentsOfDirectory(atPath: staging))?.isEmpty == true else {
                 throw ExportError("\(staging): exists and was not made by an export; move it away")
             }
             try fm.removeItem(atPath: staging)
         }
-        guard (try? fm.createDirectory(atPath: staging, withIntermediateDirectories: true)) != nil,
-            fm.createFile(atPath: (staging as NSString).appendingPathComponent(Self.stagingMarker), contents: Data())
+        // Made under another name with its marker, then renamed: a kill at any moment leaves either no staging folder
+        // or a marked one (never an unmarked one that the next export would refuse).
+        let fresh = staging + ".new"
+        if let left = try? fm.contentsOfDirectory(atPath: fresh) {
+            guard left.allSatisfy({ $0 == Self.stagingMarker }) else {
+                throw ExportError("\(fresh): exists and was not made by an export; move it away")
+            }
+            try fm.removeItem(atPath: fresh)
+        }
+        guard (try? fm.createDirectory(atPath: fresh, withIntermediateDirectories: true)) != nil,
+            fm.createFile(atPath: (fresh as NSString).appendingPathComponent(Self.stagingMarker), contents: Data()),
+            rename(fresh, staging) == 0
         else {
             throw ExportError("\(staging): cannot create the staging folder beside --out (\(String(cString: strerror(errno))))")
         }

@@ -69,6 +69,22 @@ final class ExportSafetyTests: XCTestCase {
         XCTAssertEqual(try export(store, clean, format: "jsonl").status, 0)
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: clean)), ["train.jsonl", "val.jsonl", "export_info.json"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: clean + ".export-partial"))
+
+        // What a kill while the staging folder is being made can leave: an empty staging folder, or the half-made one
+        // holding only its marker. Both are taken as the export's own; a staging folder with other files is not.
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: clean + ".export-partial", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: clean + ".export-partial.new", withIntermediateDirectories: true)
+        XCTAssertTrue(fm.createFile(atPath: clean + ".export-partial.new/.tokenize-corpus-export", contents: Data()))
+        let resumed = try export(store, clean, format: "jsonl")
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertFalse(fm.fileExists(atPath: clean + ".export-partial") || fm.fileExists(atPath: clean + ".export-partial.new"))
+        try fm.createDirectory(atPath: clean + ".export-partial", withIntermediateDirectories: true)
+        try "x".write(toFile: clean + ".export-partial/keep.txt", atomically: true, encoding: .utf8)
+        let foreign = try export(store, clean, format: "jsonl")
+        XCTAssertEqual(foreign.status, 1)
+        XCTAssertTrue(foreign.stderr.contains("exists and was not made by an export"), foreign.stderr)
+        XCTAssertTrue(fm.fileExists(atPath: clean + ".export-partial/keep.txt"))
     }
 
     /// export_info.json lists the utterance ids of each split, in row order.

@@ -88,7 +88,7 @@ struct Xcodec2Attention {
         let scaling = 1 / Float(headDim).squareRoot()
         workspace.scope {
             let q = workspace.take(t * qWidth), k = workspace.take(t * kvWidth), v = workspace.take(t * kvWidth)
-            let threads = workspace.ownsBLASThreads ? max(1, min(workspace.threads, heads)) : 1
+            let threads = Parallel.blasItemThreads(heads, workspace: workspace)
             let block = min(t, Self.queryBlock)
             let context = workspace.take(t * qWidth), allScores = workspace.take(threads * block * t), scratch = workspace.take(headDim)
             qProj(x, rows: t, out: q)
@@ -99,7 +99,7 @@ struct Xcodec2Attention {
             let group = heads / kvHeads
             // Heads in parallel, each thread with its own T x T scores.
             // Queries in blocks: a block's scores stay in L2 between the two products and the softmax.
-            Parallel.blasItems(heads, threads: threads, workspace: workspace) { head, thread in
+            Parallel.blasItems(heads, workspace: workspace) { head, thread in
                 let kv = head / group, scores = allScores + thread * block * t
                 var r0 = 0
                 while r0 < t {

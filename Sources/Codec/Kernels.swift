@@ -185,13 +185,18 @@ enum Parallel {
 }
 
 extension Parallel {
-    /// Runs `body(item, thread)` for every item in 0..<count, spread over `threads` threads that each call BLAS
+    /// The threads `blasItems` uses for `count` items: per-thread scratch is sized by it.
+    static func blasItemThreads(_ count: Int, workspace: Workspace) -> Int {
+        workspace.ownsBLASThreads ? max(1, min(workspace.threads, count)) : 1
+    }
+
+    /// Runs `body(item, thread)` for every item in 0..<count, spread over `blasItemThreads` threads that each call BLAS
     /// single-threaded: for many small products (one per attention head), where OpenBLAS's own threading costs
     /// more than it splits, and leaves the elementwise work between them on one core. OpenBLAS's thread count is
     /// process-wide, so it is 1 for the duration and restored after; a worker already given one BLAS thread
     /// (`run` with several workers: `ownsBLASThreads` false) runs the items in turn and changes nothing.
-    static func blasItems(_ count: Int, threads: Int, workspace: Workspace, _ body: (_ item: Int, _ thread: Int) -> Void) {
-        let n = workspace.ownsBLASThreads ? max(1, min(threads, count)) : 1
+    static func blasItems(_ count: Int, workspace: Workspace, _ body: (_ item: Int, _ thread: Int) -> Void) {
+        let n = blasItemThreads(count, workspace: workspace)
         if n == 1 {
             for item in 0..<count { body(item, 0) }
             return

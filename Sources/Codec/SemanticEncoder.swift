@@ -46,14 +46,14 @@ struct Wav2Vec2BertSelfAttention {
         workspace.scope {
             let q = workspace.take(t * d), k = workspace.take(t * d), v = workspace.take(t * d)
             let context = workspace.take(t * d)
-            let threads = workspace.ownsBLASThreads ? max(1, min(workspace.threads, heads)) : 1
+            let threads = Parallel.blasItemThreads(heads, workspace: workspace)
             let allScores = workspace.take(threads * t * t)
             let allPositional = workspace.take(threads * t * distances)
             linearQ(x, rows: t, out: q)
             linearK(x, rows: t, out: k)
             linearV(x, rows: t, out: v)
             // Heads in parallel, each thread with its own scores and positional bias.
-            Parallel.blasItems(heads, threads: threads, workspace: workspace) { h, thread in
+            Parallel.blasItems(heads, workspace: workspace) { h, thread in
                 let scores = allScores + thread * t * t, positional = allPositional + thread * t * distances
                 let qh = q + h * headSize, kh = k + h * headSize, vh = v + h * headSize
                 // scores = q k^T * scaling; positional = q E^T * scaling

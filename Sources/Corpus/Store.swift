@@ -152,21 +152,29 @@ public final class Store: @unchecked Sendable {
     /// Records the model on first use; afterwards refuses any other fingerprint.
     public func bindModel(id: String, fingerprint: String) throws {
         try pool.write { db in
-            let stored = try Row.fetchAll(db, sql: "SELECT key, value FROM store_info WHERE key IN ('model_id', 'model_fingerprint')")
-            var info: [String: String] = [:]
-            for row in stored { info[row["key"]] = row["value"] }
-            if let storedFingerprint = info["model_fingerprint"] {
-                guard storedFingerprint == fingerprint else {
-                    throw StoreError.modelMismatch(
-                        store: path, storedID: info["model_id"] ?? "?", storedFingerprint: storedFingerprint,
-                        id: id, fingerprint: fingerprint)
-                }
-                return
-            }
+            if try Self.checkModel(db, path: path, id: id, fingerprint: fingerprint) { return }
             try db.execute(
                 sql: "INSERT INTO store_info (key, value) VALUES ('model_id', ?), ('model_fingerprint', ?)",
                 arguments: [id, fingerprint])
         }
+    }
+
+    /// Refuses a model other than the store's own (for reading its codes back); a store without a model accepts any.
+    public func requireModel(id: String, fingerprint: String) throws {
+        try pool.read { db in _ = try Self.checkModel(db, path: path, id: id, fingerprint: fingerprint) }
+    }
+
+    /// True when the store has a model and it is this one; throws when it has another; false when it has none.
+    private static func checkModel(_ db: Database, path: String, id: String, fingerprint: String) throws -> Bool {
+        let stored = try Row.fetchAll(db, sql: "SELECT key, value FROM store_info WHERE key IN ('model_id', 'model_fingerprint')")
+        var info: [String: String] = [:]
+        for row in stored { info[row["key"]] = row["value"] }
+        guard let storedFingerprint = info["model_fingerprint"] else { return false }
+        guard storedFingerprint == fingerprint else {
+            throw StoreError.modelMismatch(
+                store: path, storedID: info["model_id"] ?? "?", storedFingerprint: storedFingerprint, id: id, fingerprint: fingerprint)
+        }
+        return true
     }
 
     public func info(_ key: String) throws -> String? {

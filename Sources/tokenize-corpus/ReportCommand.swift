@@ -31,13 +31,7 @@ struct ReportCommand: ParsableCommand {
         if samples > 0, let model {
             let option = try ModelOption.parse(["--model", model])
             let directory = try option.directory()
-            if let stored = try store.info("model_fingerprint"), case let fingerprint = try ModelFingerprint.of(directory: directory),
-                stored != fingerprint
-            {
-                throw StoreError.modelMismatch(
-                    store: options.store, storedID: try store.info("model_id") ?? "?", storedFingerprint: stored, id: model,
-                    fingerprint: fingerprint)
-            }
+            try store.requireModel(id: model, fingerprint: try ModelFingerprint.of(directory: directory))
             let codec = try Xcodec2Model(directory: directory, parts: .decoder)
             let workspace = Workspace(threads: ProcessInfo.processInfo.activeProcessorCount)
             for utterance in try store.sampleUtterances(count: samples, seed: options.seed) {

@@ -117,20 +117,21 @@ extension Store {
             var picked: [SampledUtterance] = [], taken = Set<String>()
             while picked.count < count && remaining.values.contains(where: { $0 > 0 }) {
                 for speaker in speakers where picked.count < count && remaining[speaker]! > 0 {
-                    // The k-th of this speaker's utterances not yet taken, in store order.
+                    // The k-th of this speaker's utterances not yet taken, in store order; ids only, then that one row.
                     let k = Int(generator.next() % UInt64(remaining[speaker]!))
-                    let rows = try Row.fetchCursor(
-                        db,
-                        sql: """
-                            SELECT id, CAST(transcript AS BLOB) AS transcript, speaker, audio_path, codes FROM utterances
-                            WHERE \(done) AND COALESCE(speaker, '') = ? ORDER BY rowid
-                            """, arguments: [speaker])
+                    let ids = try String.fetchCursor(
+                        db, sql: "SELECT id FROM utterances WHERE \(done) AND COALESCE(speaker, '') = ? ORDER BY rowid",
+                        arguments: [speaker])
                     var index = 0
-                    while let row = try rows.next() {
-                        let id: String = row["id"]
+                    while let id = try ids.next() {
                         if taken.contains(id) { continue }
                         if index == k {
                             taken.insert(id)
+                            let row = try Row.fetchOne(
+                                db,
+                                sql:
+                                    "SELECT CAST(transcript AS BLOB) AS transcript, speaker, audio_path, codes FROM utterances WHERE id = ?",
+                                arguments: [id])!
                             picked.append(
                                 SampledUtterance(
                                     id: id, text: String(decoding: row["transcript"] as Data? ?? Data(), as: UTF8.self),

@@ -24,6 +24,9 @@ let package = Package(
             name: "CSndFile", path: "Sources/CSndFile", pkgConfig: "sndfile",
             providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(
+            name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(
             name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr",
             providers: [.apt(["libsoxr-dev"])]),
         // Plain -O: the checkpoint and config parsers read untrusted files, so overflow and precondition checks stay
@@ -32,9 +35,9 @@ let package = Package(
         .target(
             name: "Corpus",
             dependencies: [
-                "Codec", "CSndFile", "CSoxr",
+                "Codec", "CArchive", "CSndFile", "CSoxr",
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ], resources: [.embedInCode("Migrations/v1.sql")]),
+            ], resources: [.embedInCode("Migrations/v1.sql"), .embedInCode("Migrations/v3.sql")]),
         .executableTarget(
             name: "tokenize-corpus",
             dependencies: [

@@ -63,9 +63,16 @@ public final class CorpusRunner: @unchecked Sendable {
         decoders = min(2, self.workers)
     }
 
-    struct DecodedItem {
-        let id: String
-        let audio: DecodedAudio
+    /// Runs of items with the same file, in order (`Store.pending` sorts them so).
+    static func groups(_ items: [PendingUtterance]) -> [Range<Int>] {
+        var groups: [Range<Int>] = []
+        var start = 0
+        for index in items.indices.dropFirst() where items[index].location.path != items[index - 1].location.path {
+            groups.append(start..<index)
+            start = index
+        }
+        if !items.isEmpty { groups.append(start..<items.count) }
+        return groups
     }
 
     public func run(_ items: [PendingUtterance], commitEvery: TimeInterval = 2, progress: (RunProgress) -> Void) throws -> RunSummary {
@@ -77,41 +84,20 @@ public final class CorpusRunner: @unchecked Sendable {
         let minSamples = Int(minDuration * Double(rate))
         var threads: [WorkerThread] = []
 
-        // Decoders: read, mix down, resample; failures go straight to the writer.
+        // Decoders: read, mix down, resample; failures go straight to the writer. Each takes a whole file (all the
+        // cuts of one recording, all the pending members of one shard) so that it opens each file once.
+        let groups = Self.groups(items)
         let decodersLeft = ManagedCounter(value: decoders)
         for _ in 0..<decoders {
             threads.append(
                 WorkerThread(name: "tc-decoder") { [self] in
-                    while !StopSignal.requested, let index = next.take(below: items.count) {
-                        let item = items[index]
-                        do {
-                            let audio = try AudioFile.read(item.audioPath, targetRate: rate, maxSeconds: maxDuration)
-                            // The header check above works on the file's own rate; this one on the resampled count.
-                            if audio.samples.count > maxSamples {
-                                throw AudioError.tooLong(item.audioPath, seconds: audio.duration, limit: maxDuration, atLeast: false)
-                            }
-                            if audio.samples.count < minSamples {
-                                let message =
-                                    "\(item.audioPath): too short: \(String(format: "%.3f", audio.duration)) s "
-                                    + "is under --min-duration \(String(format: "%g", minDuration)) s"
-                                results.push(
-                                    UtteranceResult(
-                                        id: item.id,
-                                        outcome: .failed(
-                                            stage: .tooShort, error: message,
-                                            duration: audio.duration, sampleRate: audio.sourceRate)))
-                                continue
-                            }
-                            if !work.push(DecodedItem(id: item.id, audio: audio)) { break }
-                        } catch {
-                            var (stage, duration): (FailureStage, Double?) = (.decode, nil)
-                            if case let AudioError.tooLong(_, seconds, _, atLeast) = error {
-                                (stage, duration) = (.tooLong, atLeast ? nil : seconds)
-                            }
-                            results.push(
-                                UtteranceResult(
-                                    id: item.id, outcome: .failed(stage: stage, error: "\(error)", duration: duration, sampleRate: nil)))
-                        }
+                    let reader = GroupReader(
+                        items: items, targetRate: rate, maxDuration: maxDuration, minDuration: minDuration, minSamples: minSamples, maxSamples: maxSamples,
+                        work: work, results: results)
+                    while !StopSignal.requested, let group = next.take(below: groups.count) {
+                        let range = groups[group]
+                        let more = items[range.lowerBound].location.member == nil ? reader.readFile(range) : reader.readShard(range)
+                        if !more { break }
                     }
                     if decodersLeft.decrement() == 0 { work.close() }
                 })

@@ -41,7 +41,8 @@ public struct UtteranceResult: Sendable {
 /// An utterance still to encode.
 public struct PendingUtterance: Sendable {
     public var id: String
-    public var audioPath: String
+    public var location: AudioLocation
+    public var audioPath: String { location.path }
 }
 
 public struct StoreStatus: Sendable, Codable {
@@ -132,13 +133,32 @@ public final class Store: @unchecked Sendable {
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             try queue.read { db in _ = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master") }
+            try addMissingColumns(queue)
             return queue
         } catch let error as DatabaseError where [.SQLITE_READONLY, .SQLITE_CANTOPEN].contains(error.resultCode) {
             guard !FileManager.default.fileExists(atPath: path + "-wal") else { throw error }
             let absolute = URL(fileURLWithPath: path).standardizedFileURL.absoluteString  // file:///..., percent-encoded
-            return try DatabaseQueue(path: absolute + "?immutable=1", configuration: configuration)
+            let queue = try DatabaseQueue(path: absolute + "?immutable=1", configuration: configuration)
+            try addMissingColumns(queue)
+            return queue
         }
     }
+
+    /// The columns later migrations add, as NULLs, for reading a store an older version wrote (read-only opening
+    /// does not migrate): a temporary view of the same name is found before the table.
+    static func addMissingColumns(_ queue: DatabaseQueue) throws {
+        try queue.inDatabase { db in
+            let present = Set(try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('utterances', 'main')"))
+            guard !present.isEmpty else { return }
+            let missing = Self.laterColumns.filter { !present.contains($0) }
+            guard !missing.isEmpty else { return }
+            let nulls = missing.map { "NULL AS \($0)" }.joined(separator: ", ")
+            try db.execute(sql: "CREATE TEMP VIEW utterances AS SELECT *, \(nulls) FROM main.utterances")
+        }
+    }
+
+    /// The `utterances` columns added after v1 (migration v3).
+    static let laterColumns = ["audio_member", "segment_start", "segment_duration", "segment_channels", "fields"]
 
     /// Closes the database on the calling thread, not during process exit. A writer then folds the WAL into the
     /// database: the pool's last connection is a read-only reader, which cannot, and a store that is one file
@@ -184,29 +204,52 @@ public final class Store: @unchecked Sendable {
     public struct IngestCounts: Sendable {
         /// Ids new to the store.
         public var added = 0
-        /// Known ids whose transcript, speaker or audio path the manifests changed: updated, codes kept.
+        /// Known ids whose transcript, speaker, fields or audio path the manifests changed: updated, codes kept.
         public var updated = 0
+        /// Known ids whose segment or channels changed: that is other audio, so they are to encode again.
+        public var resegmented = 0
+
+        public static func += (a: inout IngestCounts, b: IngestCounts) {
+            a.added += b.added
+            a.updated += b.updated
+            a.resegmented += b.resegmented
+        }
     }
 
-    /// Adds utterances not yet in the store and updates known ones whose transcript, speaker or audio path
-    /// changed (a done utterance keeps its codes); records the manifest problems.
+    /// Adds utterances not yet in the store and updates known ones whose transcript, speaker, fields or audio
+    /// path changed (a done utterance keeps its codes; a changed segment does not); records the manifest problems.
+    /// One transaction: call it with batches of a long manifest.
     @discardableResult
     public func ingest(_ entries: [ManifestEntry], problems: [ManifestProblem]) throws -> IngestCounts {
         try pool.write { db in
             var counts = IngestCounts()
             let insert = try db.makeStatement(
                 sql: """
-                    INSERT OR IGNORE INTO utterances (id, source, audio_path, transcript, speaker) VALUES (?, ?, ?, ?, ?)
+                    INSERT OR IGNORE INTO utterances (id, source, audio_path, audio_member, segment_start, segment_duration,
+                        segment_channels, transcript, speaker, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            let resegment = try db.makeStatement(
+                sql: """
+                    UPDATE utterances SET segment_start = ?1, segment_duration = ?2, segment_channels = ?3,
+                        status = \(UtteranceStatus.pending.sql), codes = NULL, num_frames = NULL, duration = NULL
+                    WHERE id = ?4 AND (segment_start IS NOT ?1 OR segment_duration IS NOT ?2 OR segment_channels IS NOT ?3)
                     """)
             let update = try db.makeStatement(
                 sql: """
-                    UPDATE utterances SET audio_path = ?1, transcript = ?2, speaker = ?3
-                    WHERE id = ?4 AND (audio_path IS NOT ?1 OR transcript IS NOT ?2 OR speaker IS NOT ?3)
+                    UPDATE utterances SET audio_path = ?1, audio_member = ?2, transcript = ?3, speaker = ?4, fields = ?5
+                    WHERE id = ?6 AND (audio_path IS NOT ?1 OR audio_member IS NOT ?2 OR transcript IS NOT ?3
+                        OR speaker IS NOT ?4 OR fields IS NOT ?5)
                     """)
             for entry in entries {
-                try insert.execute(arguments: [entry.id, entry.source, entry.audioPath, entry.text, entry.speaker])
+                let where_ = entry.location
+                try insert.execute(arguments: [
+                    entry.id, entry.source, where_.path, where_.member, where_.segment?.start, where_.segment?.duration,
+                    where_.channelsText, entry.text, entry.speaker, entry.fields,
+                ])
                 if db.changesCount == 1 { counts.added += 1; continue }
-                try update.execute(arguments: [entry.audioPath, entry.text, entry.speaker, entry.id])
+                try resegment.execute(arguments: [where_.segment?.start, where_.segment?.duration, where_.channelsText, entry.id])
+                counts.resegmented += db.changesCount
+                try update.execute(arguments: [where_.path, where_.member, entry.text, entry.speaker, entry.fields, entry.id])
                 counts.updated += db.changesCount
             }
             let problem = try db.makeStatement(sql: "INSERT OR REPLACE INTO manifest_problems (source, error) VALUES (?, ?)")
@@ -215,19 +258,38 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Utterances to encode, in manifest order; with `retryFailed`, failed ones too.
-    public func pending(retryFailed: Bool, ids: Set<String>? = nil) throws -> [PendingUtterance] {
+    /// Utterances to encode, grouped by file (a recording's cuts, a shard's members, together, in time and member
+    /// order) so a reader opens each file once; with `retryFailed`, failed ones too. `wanted`: only ids with these
+    /// hashes (`Shard.hash`), the ones this run's manifests name.
+    public func pending(retryFailed: Bool, wanted: Set<UInt64>? = nil) throws -> [PendingUtterance] {
         try pool.read { db in
             let statuses = (retryFailed ? [UtteranceStatus.pending, .failed] : [.pending]).map(\.sql).joined(separator: ", ")
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, audio_path FROM utterances WHERE status IN (\(statuses)) ORDER BY rowid")
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT id, audio_path, audio_member, segment_start, segment_duration, segment_channels FROM utterances
+                    WHERE status IN (\(statuses)) ORDER BY audio_path, segment_start, rowid
+                    """)
             var result: [PendingUtterance] = []
+            var path = ""
             while let row = try rows.next() {
                 let id: String = row["id"]
-                if let ids, !ids.contains(id) { continue }
-                result.append(PendingUtterance(id: id, audioPath: row["audio_path"]))
+                if let wanted, !wanted.contains(Shard.hash(id)) { continue }
+                let rowPath: String = row["audio_path"]
+                if rowPath != path { path = rowPath }  // one string per file, not per cut
+                result.append(PendingUtterance(id: id, location: Self.location(row, path: path)))
             }
             return result
         }
+    }
+
+    /// The audio location of a row with the `audio_*` and `segment_*` columns.
+    static func location(_ row: Row, path: String? = nil) -> AudioLocation {
+        let start: Double? = row["segment_start"], duration: Double? = row["segment_duration"]
+        return AudioLocation(
+            path: path ?? row["audio_path"], member: row["audio_member"],
+            segment: start.flatMap { s in duration.map { AudioSegment(start: s, duration: $0) } },
+            channels: AudioLocation.channels(fromText: row["segment_channels"]))
     }
 
     /// Commits a batch of results in one transaction.
@@ -303,6 +365,8 @@ public final class Store: @unchecked Sendable {
 
     public struct DoneRow {
         public var id: String, text: String, speaker: String?, duration: Double, codes: [Int32]
+        /// The manifest's other fields, a JSON object; nil when none.
+        public var fields: String? = nil
     }
 
     /// Done utterances in store order, streamed. `counted` gets their number first, from the same snapshot.
@@ -313,7 +377,7 @@ public final class Store: @unchecked Sendable {
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT id, CAST(transcript AS BLOB) AS transcript, speaker, duration, codes FROM utterances
+                    SELECT id, CAST(transcript AS BLOB) AS transcript, speaker, duration, codes, fields FROM utterances
                     WHERE status = \(UtteranceStatus.done.sql) ORDER BY rowid
                     """)
             while let row = try rows.next() {
@@ -321,7 +385,7 @@ public final class Store: @unchecked Sendable {
                 try body(
                     DoneRow(
                         id: row["id"], text: String(decoding: transcript, as: UTF8.self), speaker: row["speaker"],
-                        duration: row["duration"], codes: CodeBlob.decode(blob)))
+                        duration: row["duration"], codes: CodeBlob.decode(blob), fields: row["fields"]))
             }
         }
     }

@@ -31,6 +31,13 @@ extension Store {
             try db.execute(sql: "DELETE FROM store_info WHERE key = 'schema_version'")
             try db.execute(sql: "PRAGMA user_version = 0")
         }
+        migrator.registerMigration("v3-audio-segments-and-fields") { db in
+            // Renaming with the legacy rule leaves `failures`' reference naming `utterances`, the new table; the
+            // migrator turns foreign keys off while it runs, so dropping the old table deletes no failure.
+            try db.execute(sql: "PRAGMA legacy_alter_table = ON")
+            defer { try? db.execute(sql: "PRAGMA legacy_alter_table = OFF") }
+            try db.execute(sql: String(decoding: PackageResources.v3_sql, as: UTF8.self))
+        }
         return migrator
     }
 }

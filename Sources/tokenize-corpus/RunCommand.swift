@@ -14,7 +14,8 @@ struct RunCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "LibriSpeech folders, TSV or JSONL manifests, LJSpeech folders or metadata.csv.")
+    @Argument(
+        help: "LibriSpeech or LJSpeech folders, TSV or JSONL manifests, Lhotse cuts, tar shards (a shard, a folder, a list, a glob).")
     var manifests: [String]
 
     @OptionGroup var model: ModelOption
@@ -45,27 +46,19 @@ struct RunCommand: ParsableCommand {
         let log = ProgressLog()
         log.line(BLASCoreChoice.describe(threads: "\(workerCount) worker(s) x \(threadsPerWorker) BLAS thread(s)"))
 
-        let (allEntries, problems) = try Manifest.readAll(manifests, format: options.manifestFormat)
-        let entries = shard.map { s in allEntries.filter { s.contains($0.id) } } ?? allEntries
-        for problem in problems { log.line("skipped \(problem)") }
-
         let directory = try model.directory()
         let fingerprint = try ModelFingerprint.of(directory: directory)
         let store = try Store(path: self.store)
         // Closed here, on the main thread, before the process exits, whichever way run() ends.
         defer { do { try store.close() } catch { log.line("closing \(store.path): \(error)") } }
         try store.bindModel(id: model.model, fingerprint: fingerprint)
-        let counts = try store.ingest(entries, problems: problems)
-        if counts.updated > 0 {
-            log.line(
-                "\(counts.updated) known utterance(s) have another transcript, speaker or audio path in "
-                    + "the manifests: updated (codes kept)"
-            )
-        }
-        let wanted = Set(entries.map(\.id))
-        let pending = try store.pending(retryFailed: options.retryFailed, ids: wanted)
+        let problems = ProblemLog(log)
+        let ingested = try store.ingest(manifests: manifests, options: options.manifest.options, shard: shard, problem: problems.add)
+        problems.finish(store: self.store)
+        log.line(Self.describe(ingested))
+        let pending = try store.pending(retryFailed: options.retryFailed, wanted: ingested.wanted)
         log.line(
-            "\(entries.count) utterances\(shard.map { " in shard \($0)" } ?? "") (\(counts.added) new), "
+            "\(ingested.entries) utterances\(shard.map { " in shard \($0)" } ?? "") (\(ingested.counts.added) new), "
                 + "\(pending.count) to encode, \(workerCount) worker(s)"
         )
         guard !pending.isEmpty else {
@@ -86,6 +79,19 @@ struct RunCommand: ParsableCommand {
         try printSummary(store: store, log: log)
     }
 
+    /// What an ingest changed, beyond the new ids.
+    static func describe(_ result: Store.ManifestIngestResult) -> String {
+        var parts = ["\(result.entries) utterances read, \(result.counts.added) new"]
+        if result.counts.updated > 0 {
+            parts.append("\(result.counts.updated) with another transcript, speaker, fields or audio path: updated (codes kept)")
+        }
+        if result.counts.resegmented > 0 {
+            parts.append("\(result.counts.resegmented) with another segment or channel: to encode again")
+        }
+        if result.problems > 0 { parts.append("\(result.problems) manifest line(s) skipped") }
+        return parts.joined(separator: "; ")
+    }
+
     func printSummary(store: Store, log: ProgressLog) throws {
         let status = try store.status()
         log.line(
@@ -103,8 +109,6 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-extension ManifestFormat: ExpressibleByArgument {}
-
 /// The options of `run` that shape what it does to a store; `slurm` takes the same and passes every one to its jobs.
 struct RunOptions: ParsableArguments {
     @Option(name: .customLong("max-duration"), help: "Longer utterances are recorded as failures (seconds).")
@@ -119,8 +123,7 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .customLong("retry-failed"), help: "Try failed utterances again.")
     var retryFailed = false
 
-    @Option(name: .customLong("manifest-format"), help: "librispeech, tsv, jsonl or ljspeech (default: from the path).")
-    var manifestFormat: ManifestFormat?
+    @OptionGroup var manifest: ManifestArguments
 
     func validate() throws {
         guard maxDuration > 0 else { throw ValidationError("--max-duration must be positive") }
@@ -132,7 +135,7 @@ struct RunOptions: ParsableArguments {
     var arguments: [String] {
         var result = ["--max-duration", "\(maxDuration)", "--min-duration", "\(minDuration)", "--commit-interval", "\(commitInterval)"]
         if retryFailed { result.append("--retry-failed") }
-        if let manifestFormat { result += ["--manifest-format", manifestFormat.rawValue] }
+        result += manifest.arguments
         return result
     }
 }

@@ -28,7 +28,7 @@ struct StatusCommand: ParsableCommand {
 struct DumpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "JSONL of done utterances: {\"id\",\"text\",\"speaker\",\"duration\",\"num_frames\",\"codes\"}.")
+        abstract: "JSONL of done utterances: {\"id\",\"text\",\"speaker\",\"duration\",\"num_frames\",\"codes\"[,\"fields\"]}.")
 
     @Option(help: "The store.") var store: String
 
@@ -38,7 +38,8 @@ struct DumpCommand: ParsableCommand {
         try Store(path: store, access: .read).forEachDone { row in
             buffer += "{\"id\":\(CodesJSON.quoted(row.id)),\"text\":\(CodesJSON.quoted(row.text)),"
             buffer += "\"speaker\":\(row.speaker.map(CodesJSON.quoted) ?? "null"),\"duration\":\(row.duration),"
-            buffer += "\"num_frames\":\(row.codes.count),\"codes\":[\(row.codes.map(String.init).joined(separator: ","))]}\n"
+            buffer += "\"num_frames\":\(row.codes.count),\"codes\":[\(row.codes.map(String.init).joined(separator: ","))]"
+            buffer += row.fields.map { ",\"fields\":\($0)}\n" } ?? "}\n"
             if buffer.utf8.count > 1 << 20 { out.write(Data(buffer.utf8)); buffer = "" }
         }
         out.write(Data(buffer.utf8))

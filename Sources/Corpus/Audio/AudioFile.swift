@@ -12,6 +12,8 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
     case notRegularFile(String, String)
     case nonFinite(String, frame: Int, seconds: Double, value: Float)
     case tooLong(String, seconds: Double, limit: Double, atLeast: Bool)
+    case segmentOutside(String, endsAt: Double, fileSeconds: Double)
+    case noSuchChannel(String, channel: Int, channels: Int)
 
     public var description: String {
         switch self {
@@ -31,6 +33,12 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
             return
                 "\(path): too long: \(atLeast ? "more than " : "")\(String(format: "%.1f", seconds)) s "
                 + "exceeds --max-duration \(String(format: "%g", limit)) s"
+        case let .segmentOutside(name, endsAt, fileSeconds):
+            return
+                "\(name): the segment ends at \(String(format: "%.3f", endsAt)) s, after the recording's end at "
+                + "\(String(format: "%.3f", fileSeconds)) s"
+        case let .noSuchChannel(name, channel, channels):
+            return "\(name): channel \(channel) asked for, the file has \(channels) channel(s)"
         }
     }
 }
@@ -46,81 +54,24 @@ public struct DecodedAudio: Sendable {
     public var duration: Double { Double(samples.count) / Double(targetRate) }
 }
 
-/// Reads any format libsndfile knows (WAV, FLAC, OGG/Vorbis, Opus, ...), averages channels to mono and
+/// Reads any format libsndfile knows (WAV, FLAC, OGG/Vorbis, Opus, MP3, ...), averages channels to mono and
 /// resamples with libsoxr at high quality.
 public enum AudioFile {
     /// `maxSeconds`: longer audio is refused with `tooLong` from the header's length when it has a reliable one,
     /// and otherwise as soon as that much has been decoded, so a huge file never costs its size in memory.
     public static func read(_ path: String, targetRate: Int = 16000, maxSeconds: Double? = nil) throws -> DecodedAudio {
-        var status = stat()
-        guard stat(path, &status) == 0 else {
-            if errno == ENOENT { throw AudioError.missing(path) }
-            throw AudioError.unreadable(path, String(cString: strerror(errno)))
-        }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw AudioError.notRegularFile(path, fileKind(status.st_mode)) }
-        if status.st_size == 0 { throw AudioError.empty(path) }
-        var info = SF_INFO()
-        guard let file = sf_open(path, Int32(SFM_READ), &info) else {
-            throw AudioError.unreadable(path, String(cString: sf_strerror(nil)))
-        }
-        defer { sf_close(file) }
-        if let (declared, present) = truncatedDataChunk(file) {
-            throw AudioError.truncated(path, expected: declared, read: present, unit: "bytes")
-        }
-        let channels = Int(info.channels), rate = Int(info.samplerate)
-        guard channels > 0, rate > 0 else { throw AudioError.unreadable(path, "no channels or sample rate in the header") }
-        // libsndfile says SF_COUNT_MAX when the container does not tell the length: for Ogg, that means the last
-        // page (whose position gives the length) is missing. An MP3's length is an estimate from its first frames
-        // (or a Xing header), not a promise, so it is neither a truncation test nor a duration limit. Other
-        // headers may lie too, so the samples are read in chunks rather than into a buffer sized by the header.
-        let container = Int(info.format) & Int(SF_FORMAT_TYPEMASK)
-        let lengthKnown = info.frames < sf_count_t.max && container != Int(SF_FORMAT_MPEG)
-        if info.frames == sf_count_t.max && container == Int(SF_FORMAT_OGG) { throw AudioError.unterminatedStream(path) }
-        if lengthKnown && info.frames <= 0 { throw AudioError.empty(path) }
-        if let maxSeconds, lengthKnown, Double(info.frames) / Double(rate) > maxSeconds {
-            throw AudioError.tooLong(path, seconds: Double(info.frames) / Double(rate), limit: maxSeconds, atLeast: false)
-        }
-        let maxFrames = maxSeconds.map { Int(($0 * Double(rate)).rounded(.up)) + 1 } ?? Int.max
-        let chunkFrames = 1 << 16
-        var interleaved: [Float] = []
-        if lengthKnown { interleaved.reserveCapacity(min(Int(info.frames), 1 << 24) * channels) }
-        var chunk = [Float](repeating: 0, count: chunkFrames * channels)
-        while true {
-            let n = chunk.withUnsafeMutableBufferPointer { Int(sf_readf_float(file, $0.baseAddress!, sf_count_t(chunkFrames))) }
-            if n <= 0 { break }
-            if let bad = chunk[0..<(n * channels)].firstIndex(where: { !$0.isFinite }) {
-                let frame = interleaved.count / channels + bad / channels
-                throw AudioError.nonFinite(path, frame: frame, seconds: Double(frame) / Double(rate), value: chunk[bad])
-            }
-            interleaved.append(contentsOf: chunk[0..<(n * channels)])
-            if interleaved.count / channels > maxFrames {
-                throw AudioError.tooLong(
-                    path, seconds: Double(interleaved.count / channels) / Double(rate), limit: maxSeconds!, atLeast: true)
-            }
-        }
-        if sf_error(file) != 0 {
-            throw AudioError.unreadable(path, String(cString: sf_strerror(file)))
-        }
-        let frames = interleaved.count / channels
-        guard frames > 0 else { throw AudioError.empty(path) }
-        // A short read with a claimed frame count means the file ends before its header says it does.
-        if lengthKnown && frames < Int(info.frames) {
-            throw AudioError.truncated(path, expected: Int(info.frames), read: frames, unit: "frames")
-        }
-        var mono: [Float]
-        if channels == 1 {
-            mono = interleaved
+        try SoundFile(path: path).read(targetRate: targetRate, maxSeconds: maxSeconds)
+    }
+
+    /// A file, a segment of one, or a member of a tar shard (found by reading the shard up to it).
+    public static func read(_ location: AudioLocation, targetRate: Int = 16000, maxSeconds: Double? = nil) throws -> DecodedAudio {
+        let file: SoundFile
+        if let member = location.member {
+            file = try SoundFile(data: TarShards.memberData(shard: location.path, member: member), name: location.description)
         } else {
-            mono = [Float](repeating: 0, count: frames)
-            let scale = 1 / Float(channels)
-            for f in 0..<frames {
-                var sum: Float = 0
-                for c in 0..<channels { sum += interleaved[f * channels + c] }
-                mono[f] = sum * scale
-            }
+            file = try SoundFile(path: location.path)
         }
-        if rate != targetRate { mono = try resample(mono, from: rate, to: targetRate, path: path) }
-        return DecodedAudio(samples: mono, sourceRate: rate, channels: channels, targetRate: targetRate)
+        return try file.read(segment: location.segment, channels: location.channels, targetRate: targetRate, maxSeconds: maxSeconds)
     }
 
     static func fileKind(_ mode: mode_t) -> String {

@@ -3,7 +3,7 @@
 # expected on PATH, as on the project's machines). Safe to rerun.
 # libarchive-dev: tar shards and compressed manifests. chromium: the browser test of `report` (scripts/report_browser_test.sh).
 set -euo pipefail
-packages=(libopenblas-dev libsndfile1-dev libsqlite3-dev libsoxr-dev libfftw3-dev libarchive-dev espeak-ng sox libsox-fmt-mp3 chromium)
+packages=(strace libopenblas-dev libsndfile1-dev libsqlite3-dev libsoxr-dev libfftw3-dev libarchive-dev espeak-ng sox libsox-fmt-mp3 chromium)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

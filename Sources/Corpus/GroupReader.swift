@@ -50,7 +50,8 @@ struct GroupReader {
                 for index in byMember[member]! {
                     let item = items[index]
                     do {
-                        let bytes = try data.mapError { AudioError.unreadable(item.location.description, "cannot read the member: \($0)") }.get()
+                        let bytes = try data.mapError { AudioError.unreadable(item.location.description, "cannot read the member: \($0)") }
+                            .get()
                         let audio = try SoundFile(data: bytes, name: item.location.description).read(
                             channels: item.location.channels, targetRate: targetRate, maxSeconds: maxDuration)
                         if !deliver(item, audio) {
@@ -93,7 +94,8 @@ struct GroupReader {
                 + "is under --min-duration \(String(format: "%g", minDuration)) s"
             results.push(
                 UtteranceResult(
-                    id: item.id, outcome: .failed(stage: .tooShort, error: message, duration: audio.duration, sampleRate: audio.sourceRate)))
+                    id: item.id, outcome: .failed(stage: .tooShort, error: message, duration: audio.duration, sampleRate: audio.sourceRate)
+                ))
             return true
         }
         return work.push(DecodedItem(id: item.id, audio: audio))

@@ -92,7 +92,8 @@ public final class CorpusRunner: @unchecked Sendable {
             threads.append(
                 WorkerThread(name: "tc-decoder") { [self] in
                     let reader = GroupReader(
-                        items: items, targetRate: rate, maxDuration: maxDuration, minDuration: minDuration, minSamples: minSamples, maxSamples: maxSamples,
+                        items: items, targetRate: rate, maxDuration: maxDuration, minDuration: minDuration, minSamples: minSamples,
+                        maxSamples: maxSamples,
                         work: work, results: results)
                     while !StopSignal.requested, let group = next.take(below: groups.count) {
                         let range = groups[group]

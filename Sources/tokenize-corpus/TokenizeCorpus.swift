@@ -11,7 +11,8 @@ struct TokenizeCorpus: ParsableCommand {
         commandName: "tokenize-corpus",
         abstract: "Turn speech corpora into X-Codec2 tokens for training Llasa TTS models.",
         subcommands: [
-            RunCommand.self, IngestCommand.self, StatusCommand.self, DumpCommand.self, FailuresCommand.self, MergeCommand.self, SlurmCommand.self,
+            RunCommand.self, IngestCommand.self, StatusCommand.self, DumpCommand.self, FailuresCommand.self, MergeCommand.self,
+            SlurmCommand.self,
             CodesCommand.self, DecodeCommand.self, RoundtripCommand.self, BenchCommand.self,
             TextTokensCommand.self, ExportCommand.self, BenchTokenizerCommand.self, StatsCommand.self, ReportCommand.self,
         ]

@@ -30,7 +30,7 @@ final class HostileInputTests: XCTestCase {
                 },
                 to: root + "/m.jsonl", style: style)
             try write(
-                texts.enumerated().map { "LJ\($0.offset)|\($0.element.lowercased())|\($0.element)" }, to: root + "/lj/metadata.csv",
+                texts.enumerated().map { "LJ\($0.offset)|\($0.element)|\($0.element.lowercased())" }, to: root + "/lj/metadata.csv",
                 style: style)
             for manifest in ["libri", "m.tsv", "m.jsonl", "lj"] {
                 let read = try Manifest.read(root + "/" + manifest)
@@ -39,7 +39,7 @@ final class HostileInputTests: XCTestCase {
                 results[manifest, default: []].append(
                     read.entries.map {
                         var entry = $0
-                        entry.audioPath = entry.audioPath.replacingOccurrences(of: "/\(style)/", with: "/")
+                        entry.location.path = entry.audioPath.replacingOccurrences(of: "/\(style)/", with: "/")
                         entry.source = ""
                         return entry
                     })

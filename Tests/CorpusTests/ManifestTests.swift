@@ -50,7 +50,8 @@ final class ManifestTests: XCTestCase {
         XCTAssertEqual(
             problems.map(\.description),
             [
-                "\(path):2: not a JSON object", "\(path):3: no `audio_filepath` string",
+                "\(path):2: not a JSON object",
+                "\(path):3: no audio path (`audio_filepath`, `path`, `wav`, `audio`, `file` or `file_name`; --field audio=NAME names another)",
                 "\(path):4: contains a NUL character",
             ])
     }

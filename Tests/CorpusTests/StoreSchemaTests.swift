@@ -27,7 +27,8 @@ final class StoreSchemaTests: XCTestCase {
         // One version record: GRDB's table; the two records of v1 are retired.
         try migrated.read { db in
             XCTAssertEqual(
-                try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"), ["v1", "v2-one-version-record"])
+                try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"),
+                ["v1", "v2-one-version-record", "v3-audio-segments-and-fields"])
             XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 0)
             XCTAssertNil(try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'schema_version'"))
         }
@@ -35,15 +36,21 @@ final class StoreSchemaTests: XCTestCase {
 
     /// Shipped migrations are frozen: a change to one fails here (add a migration instead).
     func testShippedMigrationsAreUnchanged() throws {
-        let sha = Process()
-        sha.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        sha.arguments = [TestEnv.repo.appendingPathComponent("Sources/Corpus/Migrations/v1.sql").path]
-        let out = Pipe()
-        sha.standardOutput = out
-        try sha.run()
-        sha.waitUntilExit()
-        let digest = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64)
-        XCTAssertEqual(digest, "47f2d4a2057c8282f3fce5cb7ab4f399f88bcab0d6fdaeafe582f0f125f5d66a")
+        let shipped = [
+            "v1.sql": "47f2d4a2057c8282f3fce5cb7ab4f399f88bcab0d6fdaeafe582f0f125f5d66a",
+            "v3.sql": "f4b022275a428ecc9980a4acbfc66dec191a30a312126e902fee5f9eefa39cb9",
+        ]
+        for (file, expected) in shipped {
+            let sha = Process()
+            sha.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+            sha.arguments = [TestEnv.repo.appendingPathComponent("Sources/Corpus/Migrations/\(file)").path]
+            let out = Pipe()
+            sha.standardOutput = out
+            try sha.run()
+            sha.waitUntilExit()
+            let digest = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64)
+            XCTAssertEqual(String(digest), expected, file)
+        }
     }
 
     /// A store written by a version that had only v1 is migrated on the next write open; its rows stay.
@@ -59,9 +66,24 @@ final class StoreSchemaTests: XCTestCase {
             try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
             try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('v1')")
             try db.execute(sql: "INSERT INTO utterances (id, source, audio_path, transcript) VALUES ('u1', 'm.tsv:2', '/a.wav', 'hello')")
+            try db.execute(
+                sql:
+                    "INSERT INTO utterances (id, source, audio_path, transcript, status) VALUES ('u0', 'm.tsv:3', '/b.wav', 'x', 'failed')"
+            )
+            try db.execute(sql: "INSERT INTO failures (id, stage, error) VALUES ('u0', 'decode', '/b.wav: empty')")
         }
+        // Read-only, it is not migrated, yet reads as if it were (the later columns as NULL).
+        XCTAssertEqual(try Store(path: path, access: .read).status().total, 2)
+        var failures: [String] = []
+        try Store(path: path, access: .read).forEachFailure { failures.append($0.id) }
+        XCTAssertEqual(failures, ["u0"])
         let store = try Store(path: path)
-        XCTAssertEqual(try store.status().total, 1)
+        XCTAssertEqual(try store.status().total, 2)
+        // The rebuild of v3 keeps store order and every failure (foreign keys are off while it runs).
+        failures = []
+        try store.forEachFailure { failures.append($0.id) }
+        XCTAssertEqual(failures, ["u0"])
+        XCTAssertEqual(try store.pending(retryFailed: true).map(\.id), ["u1", "u0"])
         XCTAssertEqual(try store.info("model_id"), "m")
         XCTAssertNil(try store.info("schema_version"))
         try store.close()

@@ -89,3 +89,20 @@ enum TestEnv {
         text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 }
+
+extension TestEnv {
+    /// Runs a shell command; throws with its stderr when it fails.
+    static func shell(_ command: String) throws {
+        let result = try run(["-c", command], executable: "/bin/bash")
+        if result.status != 0 {
+            throw NSError(domain: "shell", code: Int(result.status), userInfo: [NSLocalizedDescriptionKey: "\(command): \(result.stderr)"])
+        }
+    }
+
+    /// Codes of every done utterance of a store, by id.
+    static func codesByID(store: String) throws -> [String: [Int]] {
+        var result: [String: [Int]] = [:]
+        for row in jsonLines(try run(["dump", "--store", store]).stdout) { result[row["id"] as! String] = row["codes"] as? [Int] }
+        return result
+    }
+}

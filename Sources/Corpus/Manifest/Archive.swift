@@ -55,9 +55,11 @@ final class ArchiveReader {
             if status == ARCHIVE_EOF { return nil }
             guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else { throw ArchiveError(description: lastError) }
             guard archive_entry_filetype(entry) == UInt32(S_IFREG) || archive_entry_filetype(entry) == 0 else { continue }
-            let name = archive_entry_pathname_utf8(entry).map { String(cString: $0) } ?? archive_entry_pathname(entry).map {
-                String(cString: $0)
-            }
+            let name =
+                archive_entry_pathname_utf8(entry).map { String(cString: $0) }
+                ?? archive_entry_pathname(entry).map {
+                    String(cString: $0)
+                }
             guard let name else { continue }
             return (name, archive_entry_size_is_set(entry) != 0 ? Int(archive_entry_size(entry)) : -1)
         }
@@ -120,7 +122,9 @@ enum LineStream {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         if isCompressed(path) {
             let reader: ArchiveReader
-            do { reader = try ArchiveReader(path: path, kind: .compressedStream) } catch { throw ManifestError.unreadable(path, "\(error)") }
+            do { reader = try ArchiveReader(path: path, kind: .compressedStream) } catch {
+                throw ManifestError.unreadable(path, "\(error)")
+            }
             do {
                 guard try reader.nextFile() != nil else { return }
                 while let n = try reader.block(into: &buffer) {

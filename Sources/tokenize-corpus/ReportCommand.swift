@@ -37,7 +37,7 @@ struct ReportCommand: ParsableCommand {
             for utterance in try store.sampleUtterances(count: samples, seed: options.seed) {
                 var source: [Float] = [], problem: String?
                 do {
-                    source = try AudioFile.read(utterance.audioPath, targetRate: codec.sampleRate).samples
+                    source = try AudioFile.read(utterance.location, targetRate: codec.sampleRate).samples
                 } catch {
                     // The source may have moved since the run; the decoded codes are still worth hearing.
                     problem = "\(error)"

@@ -110,8 +110,11 @@ public struct FieldMap: Sendable, Equatable {
     }
 
     /// A TSV cell as JSON would hold it: a number when it reads as a finite one (so `--where "dnsmos > 3"`
-    /// compares numbers), else the text.
+    /// compares numbers) without a leading zero, else the text.
     static func scalar(fromText text: String) -> Any {
+        // "007" is a code, not seven.
+        let digits = text.drop { $0 == "-" || $0 == "+" }
+        if digits.count > 1 && digits.first == "0" && digits.dropFirst().first?.isNumber == true { return text }
         if let integer = Int(text) { return integer }
         if let number = Double(text), number.isFinite { return number }
         return text

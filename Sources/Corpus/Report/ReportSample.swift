@@ -96,7 +96,7 @@ public struct ReportSample: Sendable {
 
 extension Store {
     public struct SampledUtterance: Sendable {
-        public var id: String, text: String, speaker: String?, audioPath: String, codes: [Int32]
+        public var id: String, text: String, speaker: String?, location: AudioLocation, codes: [Int32]
     }
 
     /// Up to `count` done utterances, spread over speakers: the speakers in a seeded order, one utterance each
@@ -130,12 +130,15 @@ extension Store {
                             let row = try Row.fetchOne(
                                 db,
                                 sql:
-                                    "SELECT CAST(transcript AS BLOB) AS transcript, speaker, audio_path, codes FROM utterances WHERE id = ?",
+                                    """
+                                    SELECT CAST(transcript AS BLOB) AS transcript, speaker, audio_path, audio_member, segment_start,
+                                        segment_duration, segment_channels, codes FROM utterances WHERE id = ?
+                                    """,
                                 arguments: [id])!
                             picked.append(
                                 SampledUtterance(
                                     id: id, text: String(decoding: row["transcript"] as Data? ?? Data(), as: UTF8.self),
-                                    speaker: row["speaker"], audioPath: row["audio_path"], codes: CodeBlob.decode(row["codes"])))
+                                    speaker: row["speaker"], location: Store.location(row), codes: CodeBlob.decode(row["codes"])))
                             break
                         }
                         index += 1

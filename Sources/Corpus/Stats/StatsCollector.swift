@@ -17,6 +17,19 @@ extension CorpusStats {
     /// (which spills to a temporary file rather than growing), the codebook is 65536 counters, the sequence
     /// lengths one counter per distinct length, the scatter sample a fixed-size reservoir; only the speaker
     /// grouping grows, with the number of speakers.
+    /// Done utterances per `language` manifest field (Lhotse supervisions, Emilia); nil when none has one.
+    static func languages(_ db: Database) throws -> [String: Int]? {
+        var counts: [String: Int] = [:]
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT json_extract(fields, '$.language') AS language, COUNT(*) AS n FROM utterances
+                WHERE status = \(UtteranceStatus.done.sql) AND json_type(fields, '$.language') = 'text' GROUP BY language
+                """)
+        while let row = try rows.next() { counts[row["language"]] = row["n"] }
+        return counts.isEmpty ? nil : counts
+    }
+
     public static func compute(store: Store, options: Options = Options()) throws -> CorpusStats {
         var stats = CorpusStats(store: store.path)
         try store.pool.read { db in
@@ -34,6 +47,7 @@ extension CorpusStats {
             }
             stats.durationHistogram = durationBins
             stats.speakers = try speakers(db, top: options.topSpeakers, doneHours: stats.done.hours)
+            stats.languages = try languages(db)
             stats.charsPerSecond = try charsPerSecond(db, count: n, k: options.k)
             try streamDone(db, options: options, into: &stats)
             stats.failures = try failureGroups(db)

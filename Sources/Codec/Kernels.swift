@@ -173,9 +173,9 @@ extension Kernels {
 }
 
 /// Fork-join over a worker's own threads.
-enum Parallel {
+public enum Parallel {
     /// Runs `body(i)` for i in 0..<count, concurrently when count > 1. Each index must touch disjoint memory.
-    static func run(_ count: Int, _ body: (Int) -> Void) {
+    public static func run(_ count: Int, _ body: (Int) -> Void) {
         if count <= 1 { return body(0) }
         withoutActuallyEscaping(body) { escapable in
             let box = UncheckedSendable(escapable)

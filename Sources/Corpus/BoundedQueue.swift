@@ -3,7 +3,9 @@ import Foundation
 /// A blocking FIFO with a capacity, for handing work between threads. `close()` wakes every waiter:
 /// `pop` then drains what is left and returns nil.
 public final class BoundedQueue<Element>: @unchecked Sendable {
-    private var items: [Element] = []
+    /// Popped slots are set to nil at once: holding them until the array is compacted kept up to 1024 popped
+    /// elements (decoded audio, manifest batches) alive.
+    private var items: [Element?] = []
     private var head = 0
     private let capacity: Int
     private var closed = false
@@ -35,10 +37,11 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
         }
         guard head < items.count else { return nil }
         let element = items[head]
+        items[head] = nil
         head += 1
         if head > 1024 && head * 2 > items.count { items.removeFirst(head); head = 0 }
         condition.broadcast()
-        return element
+        return element!
     }
 
     public func close() {

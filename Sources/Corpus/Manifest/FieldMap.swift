@@ -122,7 +122,32 @@ public struct FieldMap: Sendable, Equatable {
 
     /// Extra fields as stored: a JSON object with sorted keys, or nil when there are none (or none JSON can write).
     static func json(_ fields: [String: Any]) -> String? {
-        guard !fields.isEmpty, JSONSerialization.isValidJSONObject(fields),
+        guard !fields.isEmpty else { return nil }
+        // Strings and numbers, the usual case, written here: JSONSerialization cost a quarter of a cuts ingest.
+        var text = "{"
+        for (index, key) in fields.keys.sorted().enumerated() {
+            guard let value = scalarJSON(fields[key]!) else { return serialized(fields) }
+            text += (index > 0 ? "," : "") + CodesJSON.quoted(key) + ":" + value
+        }
+        return text + "}"
+    }
+
+    /// A string or a finite number as JSON; nil for anything else.
+    static func scalarJSON(_ value: Any) -> String? {
+        if let string = value as? String { return CodesJSON.quoted(string) }
+        guard let number = value as? NSNumber else { return nil }
+        switch String(cString: number.objCType) {
+        case "c": return nil  // a boolean
+        case "f", "d":
+            let double = number.doubleValue
+            guard double.isFinite else { return nil }
+            return double == double.rounded() && abs(double) < 1e15 ? String(Int64(double)) : "\(double)"
+        default: return number.stringValue
+        }
+    }
+
+    private static func serialized(_ fields: [String: Any]) -> String? {
+        guard JSONSerialization.isValidJSONObject(fields),
             let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
         else { return nil }
         return String(decoding: data, as: UTF8.self)

@@ -42,15 +42,12 @@ enum LhotseCuts {
 
     static func read(_ path: String, _ options: ManifestOptions, _ sink: ManifestSink) throws {
         if let kind = kind(ofFirstLineOf: path), kind != "MonoCut" { throw ManifestError.notCuts(path, kind) }
-        try Manifest.forEachLine(path, sink) { number, line in
+        try Manifest.forEachParsedLine(path, sink) { number, line in
             let source = "\(path):\(number)"
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                return try sink.skip(source, "not a JSON object")
+                return .failure(ManifestProblem(source: source, reason: "not a JSON object"))
             }
-            switch cut(object, source: source, manifest: path, options: options) {
-            case let .success(entry): try sink.add(entry)
-            case let .failure(problem): try sink.skip(problem.source, problem.reason)
-            }
+            return cut(object, source: source, manifest: path, options: options)
         }
     }
 

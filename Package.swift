@@ -27,6 +27,9 @@ let package = Package(
             name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
             name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr",
             providers: [.apt(["libsoxr-dev"])]),
         // Plain -O: the checkpoint and config parsers read untrusted files, so overflow and precondition checks stay
@@ -35,7 +38,7 @@ let package = Package(
         .target(
             name: "Corpus",
             dependencies: [
-                "Codec", "CArchive", "CSndFile", "CSoxr",
+                "Codec", "CArchive", "CSndFile", "CSoxr", "CZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ], resources: [.embedInCode("Migrations/v1.sql"), .embedInCode("Migrations/v3.sql")]),
         .executableTarget(

@@ -3,6 +3,13 @@ import Corpus
 import Foundation
 
 extension ExportFormat: ExpressibleByArgument {}
+extension OverflowPolicy: ExpressibleByArgument {}
+
+/// `--prompt same-speaker`.
+enum PromptKind: String, ExpressibleByArgument, CaseIterable {
+    case none
+    case sameSpeaker = "same-speaker"
+}
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,7 +30,7 @@ struct ExportCommand: ParsableCommand {
 
     @Option(help: "The store.") var store: String
     @OptionGroup var tokenizer: TokenizerOption
-    @Option(help: "llasa, jsonl or megatron.") var format: ExportFormat
+    @Option(help: "llasa, jsonl, megatron or parquet.") var format: ExportFormat
     @Option(help: "Output folder.") var out: String
     @Option(help: "Sequence length: longer sequences are cut, llasa rows padded to it.") var maxLength = 2048
     @Option(help: "Rows for validation (default: 1000, capped at 5% of the rows, at least 1).") var valSize: Int?
@@ -31,6 +38,51 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Pad id (default: the tokenizer's EOS).") var padId: Int32?
     @Flag(help: "Write into a folder that holds files an export did not write (they are left alone; export files are replaced).")
     var force = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Rows longer than --max-length: drop (left out, counted) or truncate (cut, as LLaSA_training does).",
+            discussion: "drop is the default: a cut row loses <|SPEECH_GENERATION_END|>, and a model trained on it learns not to stop."))
+    var overflow: OverflowPolicy = .drop
+
+    @Option(
+        help: "same-speaker: start each row with another utterance of its speaker from the same split (llasa, jsonl, megatron, parquet).")
+    var prompt: PromptKind = .none
+    @Option(name: .customLong("prompt-min-duration"), help: "Shortest prompt utterance (seconds).") var promptMinDuration = 3.0
+    @Option(name: .customLong("prompt-max-duration"), help: "Longest prompt utterance (seconds).") var promptMaxDuration = 10.0
+
+    @Option(name: .customLong("min-duration"), help: "Keep utterances of at least this many seconds.") var minDuration: Double?
+    @Option(name: .customLong("max-duration"), help: "Keep utterances of at most this many seconds.") var maxDuration: Double?
+    @Option(help: "Keep only these speakers: a comma-separated list, or @FILE with one per line.") var speakers: String?
+    @Option(name: .customLong("exclude-speakers"), help: "Leave out these speakers: a list or @FILE.") var excludeSpeakers: String?
+    @Option(help: "Keep only these languages (the `language` manifest field): a list or @FILE.") var languages: String?
+    @Option(name: .customLong("min-chars-per-second"), help: "Keep utterances with at least this many characters per second (as `stats`).")
+    var minCharsPerSecond: Double?
+    @Option(name: .customLong("max-chars-per-second"), help: "Keep utterances with at most this many characters per second.")
+    var maxCharsPerSecond: Double?
+    @Option(
+        name: .customLong("where"),
+        help: ArgumentHelp(
+            "An SQL condition over the rows: id, text, speaker, duration, num_frames, sample_rate, audio_path, source, chars, "
+                + "chars_per_second, language, fields, and each extra manifest field by name (e.g. \"dnsmos >= 3.2\")."))
+    var whereSQL: String?
+
+    func validate() throws {
+        guard promptMinDuration >= 0, promptMaxDuration >= promptMinDuration else {
+            throw ValidationError("--prompt-min-duration must be >= 0 and <= --prompt-max-duration")
+        }
+    }
+
+    /// A comma-separated list, or `@FILE` with one entry per line (LF or CRLF, BOM).
+    static func list(_ value: String?) throws -> [String]? {
+        guard let value else { return nil }
+        if value.hasPrefix("@") {
+            let path = String(value.dropFirst())
+            guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): cannot read the list") }
+            return TextLines.split(data).compactMap { $0?.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        return value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
 
     func run() throws {
         let text = try tokenizer.load()
@@ -40,14 +92,36 @@ struct ExportCommand: ParsableCommand {
         options.seed = seed
         options.padId = padId
         options.force = force
+        options.overflow = overflow
+        if prompt == .sameSpeaker {
+            var p = PromptOptions()
+            p.minDuration = promptMinDuration
+            p.maxDuration = promptMaxDuration
+            options.prompt = p
+        }
+        options.filters.minDuration = minDuration
+        options.filters.maxDuration = maxDuration
+        options.filters.speakers = try Self.list(speakers)
+        options.filters.excludeSpeakers = try Self.list(excludeSpeakers)
+        options.filters.languages = try Self.list(languages)
+        options.filters.minCharsPerSecond = minCharsPerSecond
+        options.filters.maxCharsPerSecond = maxCharsPerSecond
+        options.filters.whereSQL = whereSQL
         let started = Date()
         let summary = try Exporter.export(store: try Store(path: store, access: .read), tokenizer: text, options: options, to: out)
         let v = summary.vocabulary
         let rows = summary.rows["train", default: 0] + summary.rows["val", default: 0]
         print("exported \(rows) rows to \(out) (\(format.rawValue)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
-        print("rows        train \(summary.rows["train", default: 0]), val \(summary.rows["val", default: 0])")
+        print("rows        train \(summary.rows["train", default: 0]), val \(summary.rows["val", default: 0]) of \(summary.doneRows) done")
+        for filter in summary.filters { print("filtered    \(filter.removed) by \(filter.filter)") }
+        if overflow == .drop { print("dropped     \(summary.droppedRows) rows longer than \(maxLength) (--overflow drop)") }
+        if summary.prompt != nil {
+            print(
+                "prompts     \(summary.rowsWithPrompt) rows with one, \(summary.rowsWithoutPrompt) without (no other utterance of the speaker in range)"
+            )
+        }
         print("tokens      \(summary.tokens) written (text \(summary.textTokens), speech \(summary.speechTokens) before cuts)")
-        print("truncated   \(summary.truncatedRows) rows longer than \(maxLength)")
+        if overflow == .truncate { print("truncated   \(summary.truncatedRows) rows longer than \(maxLength)") }
         if summary.rowsWithoutSpeech > 0 {
             print(
                 "warning     \(summary.rowsWithoutSpeech) rows hold no speech (transcript alone reaches "

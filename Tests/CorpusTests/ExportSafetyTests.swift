@@ -8,7 +8,8 @@ final class ExportSafetyTests: XCTestCase {
     let tokenizer = TokenizerTests.fixtures.appendingPathComponent("small-llama3").path
 
     func export(_ store: String, _ out: String, _ extra: [String] = [], format: String = "llasa") throws -> TestEnv.Result {
-        try TestEnv.run(["export", "--store", store, "--tokenizer", tokenizer, "--format", format, "--out", out] + extra)
+        try TestEnv.run(
+            ["export", "--overflow", "truncate", "--store", store, "--tokenizer", tokenizer, "--format", format, "--out", out] + extra)
     }
 
     func testOutOfRangeLengthsAndPadIdsAreRefused() throws {
@@ -58,7 +59,7 @@ final class ExportSafetyTests: XCTestCase {
         XCTAssertEqual(
             files,
             [
-                "notes.txt", "val.bin", "export_info.json", "train_input_ids.memmap", "train_input_ids_shape.npy",
+                "notes.txt", "val.bin", "export_info.json", "README.md", "train_input_ids.memmap", "train_input_ids_shape.npy",
                 "val_input_ids.memmap", "val_input_ids_shape.npy",
             ])
         XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("val.bin"), encoding: .utf8), "hand-made")
@@ -67,7 +68,8 @@ final class ExportSafetyTests: XCTestCase {
         let clean = dir.appendingPathComponent("clean").path
         XCTAssertEqual(try export(store, clean, format: "megatron").status, 0)
         XCTAssertEqual(try export(store, clean, format: "jsonl").status, 0)
-        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: clean)), ["train.jsonl", "val.jsonl", "export_info.json"])
+        XCTAssertEqual(
+            Set(try FileManager.default.contentsOfDirectory(atPath: clean)), ["train.jsonl", "val.jsonl", "export_info.json", "README.md"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: clean + ".export-partial"))
 
         // What a kill while the staging folder is being made can leave: an empty staging folder, or the half-made one
@@ -152,7 +154,7 @@ final class ExportSafetyTests: XCTestCase {
         for attempt in 0..<8 {
             let process = try TestEnv.start(
                 [
-                    "export", "--store", storePath, "--tokenizer", tokenizer, "--format", "llasa", "--out", out,
+                    "export", "--overflow", "truncate", "--store", storePath, "--tokenizer", tokenizer, "--format", "llasa", "--out", out,
                     "--seed", "\(attempt + 2)",
                 ], quiet: true)
             usleep(useconds_t(generator.next() % 1_500_000))

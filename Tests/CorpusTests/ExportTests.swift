@@ -63,7 +63,7 @@ final class ExportTests: XCTestCase {
         let store = try Self.makeStore(in: directory)
         let out = directory.appendingPathComponent("out")
         let result = try TestEnv.run([
-            "export", "--store", store, "--tokenizer", try TokenizerTests.tokenizerFolder(name),
+            "export", "--overflow", "truncate", "--store", store, "--tokenizer", try TokenizerTests.tokenizerFolder(name),
             "--format", "llasa", "--out", out.path, "--seed", "3",
         ])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -102,7 +102,7 @@ final class ExportTests: XCTestCase {
         for format in ["llasa", "jsonl", "megatron"] {
             let out = directory.appendingPathComponent(format)
             let result = try TestEnv.run([
-                "export", "--store", store, "--tokenizer", tokenizer, "--format", format, "--out", out.path,
+                "export", "--overflow", "truncate", "--store", store, "--tokenizer", tokenizer, "--format", format, "--out", out.path,
                 "--val-size", "4", "--seed", "11",
             ])
             XCTAssertEqual(result.status, 0, result.stderr)
@@ -174,7 +174,7 @@ final class ExportTests: XCTestCase {
         for (name, seed) in [("a", "5"), ("b", "5"), ("c", "6")] {
             let out = directory.appendingPathComponent(name)
             let result = try TestEnv.run([
-                "export", "--store", store, "--tokenizer", tokenizer, "--format", "llasa", "--out", out.path,
+                "export", "--overflow", "truncate", "--store", store, "--tokenizer", tokenizer, "--format", "llasa", "--out", out.path,
                 "--seed", seed, "--max-length", "64", "--pad-id", "7", "--val-size", "0",
             ])
             XCTAssertEqual(result.status, 0, result.stderr)
@@ -183,7 +183,8 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(memmaps[0].count, 14 * 64 * 4)
         let written = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("a").path).sorted()
         XCTAssertEqual(
-            written, ["export_info.json", "train_input_ids.memmap", "train_input_ids_shape.npy"], "no val files for --val-size 0")
+            written, ["README.md", "export_info.json", "train_input_ids.memmap", "train_input_ids_shape.npy"],
+            "no val files for --val-size 0")
         XCTAssertFalse(FileManager.default.fileExists(atPath: staging.path))
         XCTAssertEqual(memmaps[0], memmaps[1])
         XCTAssertNotEqual(memmaps[0], memmaps[2])
@@ -194,17 +195,20 @@ final class ExportTests: XCTestCase {
         let store = try Self.makeStore(in: directory)
         let gpt2 = TokenizerTests.fixtures.appendingPathComponent("small-gpt2").path
         var result = try TestEnv.run([
-            "export", "--store", store, "--tokenizer", gpt2, "--format", "llasa", "--out", directory.appendingPathComponent("o").path,
+            "export", "--overflow", "truncate", "--store", store, "--tokenizer", gpt2, "--format", "llasa", "--out",
+            directory.appendingPathComponent("o").path,
         ])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("no EOS token known") && result.stderr.contains("--pad-id"), result.stderr)
         result = try TestEnv.run([
-            "export", "--store", store, "--tokenizer", directory.appendingPathComponent("nothing").path, "--format", "jsonl",
+            "export", "--overflow", "truncate", "--store", store, "--tokenizer", directory.appendingPathComponent("nothing").path,
+            "--format", "jsonl",
             "--out", directory.appendingPathComponent("o").path,
         ])
         XCTAssertTrue(result.stderr.contains("no such tokenizer"), result.stderr)
         result = try TestEnv.run([
-            "export", "--store", store, "--tokenizer", gpt2, "--pad-id", "0", "--format", "jsonl", "--val-size", "99",
+            "export", "--overflow", "truncate", "--store", store, "--tokenizer", gpt2, "--pad-id", "0", "--format", "jsonl", "--val-size",
+            "99",
             "--out", directory.appendingPathComponent("o").path,
         ])
         XCTAssertTrue(result.stderr.contains("--val-size 99 is outside 0...13"), result.stderr)
@@ -216,7 +220,8 @@ final class ExportTests: XCTestCase {
         let store = try Self.makeStore(in: directory)
         let out = directory.appendingPathComponent("out")
         let result = try TestEnv.run([
-            "export", "--store", store, "--tokenizer", TokenizerTests.fixtures.appendingPathComponent("small-llama3").path,
+            "export", "--overflow", "truncate", "--store", store, "--tokenizer",
+            TokenizerTests.fixtures.appendingPathComponent("small-llama3").path,
             "--format", "jsonl", "--out", out.path, "--max-length", "8",
         ])
         XCTAssertEqual(result.status, 0, result.stderr)

@@ -12,13 +12,21 @@ public struct ExportError: Error, CustomStringConvertible {
 struct ExportFolder {
     /// Names an export may write, of every format; nothing else in `--out` is ever touched.
     static let exportNames: Set<String> = {
-        var names: Set<String> = ["export_info.json", stagingMarker]
+        var names: Set<String> = ["export_info.json", "README.md", stagingMarker]
         for format in ExportFormat.allCases {
             for split in ["train", "val"] { names.formUnion(ExportSink.fileNames(format, split: split)) }
         }
         return names
     }()
     static let stagingMarker = ".tokenize-corpus-export"
+
+    /// A name an export writes: a fixed one, or a Parquet part `train-00000.parquet`.
+    static func isExportName(_ name: String) -> Bool {
+        if exportNames.contains(name) { return true }
+        let parts = name.split(separator: "-")
+        return parts.count == 2 && ["train", "val"].contains(parts[0]) && parts[1].hasSuffix(".parquet")
+            && parts[1].dropLast(8).count == 5 && parts[1].dropLast(8).allSatisfy(\.isNumber)
+    }
 
     enum Target { case absentOrEmpty, previousExport, otherFiles }
 
@@ -34,7 +42,7 @@ struct ExportFolder {
         if fm.fileExists(atPath: out, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw ExportError("\(out): exists and is not a folder; --out names the folder to write") }
             guard let contents = try? fm.contentsOfDirectory(atPath: out) else { throw ExportError("\(out): cannot list the folder") }
-            let foreign = contents.filter { !Self.exportNames.contains($0) }.sorted()
+            let foreign = contents.filter { !Self.isExportName($0) }.sorted()
             if contents.isEmpty {
                 target = .absentOrEmpty
             } else if foreign.isEmpty && contents.contains("export_info.json") {

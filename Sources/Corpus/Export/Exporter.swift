@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 /// A seeded pseudo-random permutation of 0..<count in O(1) memory: a 4-round Feistel network over the
 /// smallest even number of bits that covers `count`, cycle-walking values that fall outside.
@@ -48,7 +49,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 }
 
 public enum ExportFormat: String, CaseIterable, Sendable, Codable {
-    case llasa, jsonl, megatron
+    case llasa, jsonl, megatron, parquet
 }
 
 public struct ExportOptions: Sendable {
@@ -60,6 +61,11 @@ public struct ExportOptions: Sendable {
     public var padId: Int32?
     /// Write into a folder that holds files an export did not write (they are left alone).
     public var force = false
+    public var filters = ExportFilters()
+    /// `drop` by default: a cut row loses its end token, and the model then learns never to stop.
+    public var overflow = OverflowPolicy.drop
+    /// nil: no prompt.
+    public var prompt: PromptOptions?
 
     /// Llama 3's context; longer rows would be mostly padding, and the memmap is rows x max-length x 4 bytes.
     public static let maxLengthLimit = 131_072
@@ -80,6 +86,17 @@ public struct ExportSummary: Codable, Sendable {
     /// Ids written, padding excluded, after truncation.
     public var tokens = 0
     public var truncatedRows = 0
+    /// Done utterances in the store, before the filters.
+    public var doneRows = 0
+    /// What each filter removed, in the order they apply.
+    public var filters: [FilterCount] = []
+    public var overflow = OverflowPolicy.drop
+    /// Rows left out for being longer than --max-length (`--overflow drop`).
+    public var droppedRows = 0
+    public var prompt: PromptOptions?
+    public var rowsWithPrompt = 0
+    /// Rows whose speaker has no other utterance in the prompt range within their split (or no speaker).
+    public var rowsWithoutPrompt = 0
     /// Rows whose transcript alone fills --max-length, so that <|SPEECH_GENERATION_START|> is cut off: LLaSA_training's
     /// TTSDataset fails on such a row.
     public var rowsWithoutSpeech = 0
@@ -94,6 +111,8 @@ public struct ExportSummary: Codable, Sendable {
         case format, store, model, tokenizer, seed, rows, tokens, files, vocabulary, ids
         case maxLength = "max_length", textTokens = "text_tokens", speechTokens = "speech_tokens"
         case truncatedRows = "truncated_rows", paddingFraction = "padding_fraction", rowsWithoutSpeech = "rows_without_speech"
+        case doneRows = "done_rows", filters, overflow, droppedRows = "dropped_rows", prompt
+        case rowsWithPrompt = "rows_with_prompt", rowsWithoutPrompt = "rows_without_prompt"
     }
 }
 
@@ -117,6 +136,8 @@ public struct Exporter {
             var summary = try write(store: store, tokenizer: tokenizer, vocabulary: vocabulary, options: options, into: folder)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            summary.files.append("README.md")
+            try DatasetCard.text(summary).write(toFile: folder.path("README.md"), atomically: false, encoding: .utf8)
             summary.files.append("export_info.json")
             try encoder.encode(summary).write(to: URL(fileURLWithPath: folder.path("export_info.json")))
             try folder.publish()
@@ -134,64 +155,100 @@ public struct Exporter {
         var summary = ExportSummary(
             format: options.format, store: store.path, model: try store.info("model_id"), tokenizer: tokenizer.source,
             seed: options.seed, maxLength: options.maxLength, rows: [:], vocabulary: vocabulary)
+        summary.overflow = options.overflow
+        summary.prompt = options.prompt
         var builder = LlasaSequenceBuilder(tokenizer: tokenizer, vocabulary: vocabulary)
-        var sink: ExportSink?
-        var permutation = RowPermutation(count: 0, seed: options.seed)
-        var trainCount = 0, index = 0
-        var trainIDs: [String] = [], valIDs: [String] = []
-        try store.forEachDone(counted: { total in
-            guard total > 0 else { throw ExportError("\(store.path): no encoded utterances to export") }
-            let valCount = options.valSize ?? defaultValSize(rows: total)
-            guard valCount >= 0 && valCount < total else {
-                throw ExportError(
-                    "--val-size \(valCount) is outside 0...\(total - 1): the store has \(total) encoded utterances and train needs one")
-            }
-            trainCount = total - valCount
+        // One read transaction: the rows decided are the rows written.
+        try store.pool.read { db in
+            let selection = try ExportSelection.make(db, options: options, builder: &builder, store: store.path)
+            let trainCount = selection.trainCount - selection.droppedPositions[0].count
+            let valCount = selection.valCount - selection.droppedPositions[1].count
             summary.rows = ["train": trainCount, "val": valCount]
-            permutation = RowPermutation(count: total, seed: options.seed)
-            sink = try ExportSink(
-                format: options.format, folder: folder, trainRows: trainCount, valRows: valCount,
-                maxLength: options.maxLength, padId: vocabulary.padId)
-            if options.format == .llasa {
-                trainIDs = Array(repeating: "", count: trainCount)
-                valIDs = Array(repeating: "", count: valCount)
+            summary.doneRows = selection.doneRows
+            summary.filters = selection.filterCounts
+            summary.droppedRows = selection.dropped
+            if options.prompt != nil { summary.rowsWithoutPrompt = selection.rowsWithoutPrompt }
+            let sink = try ExportSink(
+                format: options.format, folder: folder, trainRows: trainCount, valRows: valCount, maxLength: options.maxLength,
+                padId: vocabulary.padId, withPrompt: options.prompt != nil)
+            var ids = [[String]](repeating: [], count: 2)
+            if options.format == .llasa { ids = [Array(repeating: "", count: trainCount), Array(repeating: "", count: valCount)] }
+            let promptRow = try db.makeStatement(sql: "SELECT id, CAST(transcript AS BLOB) AS text, codes FROM utterances WHERE rowid = ?")
+            // The transcript as bytes: reading TEXT as a C string would cut it at an embedded NUL.
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    \(selection.cte) SELECT id, CAST(text AS BLOB) AS text, speaker, duration, codes FROM export_rows
+                    WHERE \(selection.whereClause) ORDER BY _rowid
+                    """, arguments: selection.arguments)
+            var index = 0
+            while let row = try rows.next() {
+                defer { index += 1 }
+                guard let (split, position) = selection.place(index) else { continue }
+                var exported = ExportRow(
+                    id: row["id"], text: String(decoding: row["text"] as Data? ?? Data(), as: UTF8.self), speaker: row["speaker"],
+                    duration: row["duration"], codes: CodeBlob.decode(row["codes"]))
+                var text = exported.text, codes = exported.codes
+                if selection.prompts[index] >= 0,
+                    let prompt = try Row.fetchOne(promptRow, arguments: [selection.rowids[Int(selection.prompts[index])]])
+                {
+                    // Joined as the Llasa model cards join a speech prompt's transcript to the target's.
+                    exported.promptID = prompt["id"]
+                    text = String(decoding: prompt["text"] as Data? ?? Data(), as: UTF8.self) + " " + text
+                    codes = CodeBlob.decode(prompt["codes"]) + codes
+                    summary.rowsWithPrompt += 1
+                }
+                builder.build(text: text, codes: codes)
+                exported.inputIDs = builder.ids.prefix(options.maxLength)
+                exported.truncated = builder.ids.count > exported.inputIDs.count
+                exported.textTokens = builder.textTokens
+                exported.speechTokens = codes.count
+                if exported.truncated {
+                    summary.truncatedRows += 1
+                    if builder.textTokens + 2 >= options.maxLength { summary.rowsWithoutSpeech += 1 }
+                }
+                summary.textTokens += builder.textTokens
+                summary.speechTokens += codes.count
+                summary.tokens += exported.inputIDs.count
+                if options.format == .llasa { ids[split][position] = exported.id } else { ids[split].append(exported.id) }
+                try sink.write(exported, split: split, position: position)
             }
-        }) { row in
-            builder.build(text: row.text, codes: row.codes)
-            let ids = builder.ids.prefix(options.maxLength)
-            let truncated = builder.ids.count > ids.count
-            if truncated {
-                summary.truncatedRows += 1
-                if builder.textTokens + 2 >= options.maxLength { summary.rowsWithoutSpeech += 1 }
-            }
-            summary.textTokens += builder.textTokens
-            summary.speechTokens += row.codes.count
-            summary.tokens += ids.count
-            let position = permutation(index)
-            index += 1
-            let split: ExportSink.Split = position < trainCount ? .train(position) : .val(position - trainCount)
-            switch (split, options.format) {
-            case let (.train(p), .llasa): trainIDs[p] = row.id
-            case let (.val(p), .llasa): valIDs[p] = row.id
-            case (.train, _): trainIDs.append(row.id)
-            case (.val, _): valIDs.append(row.id)
-            }
-            try sink!.write(
-                id: row.id, ids: ids, textTokens: builder.textTokens, speechTokens: row.codes.count,
-                truncated: truncated, to: split)
+            summary.files = try sink.finish()
+            summary.ids = ["train": ids[0], "val": ids[1]]
         }
-        summary.files = try sink!.finish()
-        summary.ids = ["train": trainIDs, "val": valIDs]
         let slots = (summary.rows["train"]! + summary.rows["val"]!) * options.maxLength
         if options.format == .llasa && slots > 0 { summary.paddingFraction = Double(slots - summary.tokens) / Double(slots) }
         return summary
     }
 }
 
+/// One exported row: the utterance, and the ids made of it (and of its prompt).
+struct ExportRow {
+    var id: String
+    var text: String
+    var speaker: String?
+    var duration: Double
+    var codes: [Int32]
+    var promptID: String?
+    var inputIDs: ArraySlice<Int32> = []
+    /// The transcript's tokens and the codes (prompt included) before any cut.
+    var textTokens = 0
+    var speechTokens = 0
+    var truncated = false
+
+    init(id: String, text: String, speaker: String?, duration: Double, codes: [Int32]) {
+        self.id = id
+        self.text = text
+        self.speaker = speaker
+        self.duration = duration
+        self.codes = codes
+    }
+}
+
 /// What one split of an export is written to.
 protocol SplitWriter: AnyObject {
     /// `position` is the row's place in the split (used by formats that shuffle).
-    func write(id: String, ids: ArraySlice<Int32>, textTokens: Int, speechTokens: Int, truncated: Bool, position: Int) throws
+    func write(_ row: ExportRow, position: Int) throws
     func finish() throws
 }
 
@@ -212,7 +269,8 @@ final class LlasaRowsWriter: SplitWriter {
         row = [Int32](repeating: padId, count: maxLength)
     }
 
-    func write(id: String, ids: ArraySlice<Int32>, textTokens: Int, speechTokens: Int, truncated: Bool, position: Int) throws {
+    func write(_ exported: ExportRow, position: Int) throws {
+        let ids = exported.inputIDs
         row.replaceSubrange(0..<ids.count, with: ids)
         for i in ids.count..<row.count { row[i] = padId }
         try row.withUnsafeBufferPointer { try memmap.write($0, at: position * row.count * 4) }
@@ -232,22 +290,24 @@ final class JSONLinesWriter: SplitWriter {
     private var line: [UInt8] = []
     init(path: String) throws { file = try ExportFile(path) }
 
-    func write(id: String, ids: ArraySlice<Int32>, textTokens: Int, speechTokens: Int, truncated: Bool, position: Int) throws {
+    func write(_ row: ExportRow, position: Int) throws {
         // A local buffer: appending to the class's own property byte by byte pays an exclusivity check each time.
         var line = self.line
         line.removeAll(keepingCapacity: true)
-        line += "{\"id\":\(CodesJSON.quoted(id)),\"input_ids\":[".utf8
-        for (i, id) in ids.enumerated() {
+        line += "{\"id\":\(CodesJSON.quoted(row.id)),\"input_ids\":[".utf8
+        for (i, id) in row.inputIDs.enumerated() {
             if i > 0 { line.append(UInt8(ascii: ",")) }
             Self.appendDecimal(id, to: &line)
         }
-        line += "],\"text_tokens\":\(textTokens),\"speech_tokens\":\(speechTokens),\"truncated\":\(truncated)}\n".utf8
+        line += "],\"text_tokens\":\(row.textTokens),\"speech_tokens\":\(row.speechTokens),\"truncated\":\(row.truncated)".utf8
+        if let prompt = row.promptID { line += ",\"prompt_id\":\(CodesJSON.quoted(prompt))".utf8 }
+        line += "}\n".utf8
         try file.append(line)
         self.line = line
     }
 
     /// Digits without a String per number: the ids are most of a JSONL export.
-    private static func appendDecimal(_ value: Int32, to bytes: inout [UInt8]) {
+    static func appendDecimal(_ value: Int32, to bytes: inout [UInt8]) {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         let start = bytes.count
         var magnitude = value.magnitude
@@ -266,16 +326,12 @@ final class JSONLinesWriter: SplitWriter {
 }
 
 extension IndexedDatasetWriter: SplitWriter {
-    func write(id: String, ids: ArraySlice<Int32>, textTokens: Int, speechTokens: Int, truncated: Bool, position: Int) throws {
-        try add(ids)
-    }
+    func write(_ row: ExportRow, position: Int) throws { try add(row.inputIDs) }
 }
 
 /// The files of one export format: train and val, none for a split without rows (LLaSA_training's trainer
 /// evaluates only when val_input_ids.memmap exists, and numpy cannot map an empty file).
 final class ExportSink {
-    enum Split { case train(Int), val(Int) }
-
     private static let splitNames = ["train", "val"]
     /// Per split (train, val); nil for a split without rows.
     private var writers: [SplitWriter?] = []
@@ -286,10 +342,13 @@ final class ExportSink {
         case .llasa: return [split + "_input_ids.memmap", split + "_input_ids_shape.npy"]
         case .jsonl: return [split + ".jsonl"]
         case .megatron: return [split + ".bin", split + ".idx"]
+        case .parquet: return []  // numbered parts, see ParquetRowsWriter
         }
     }
 
-    init(format: ExportFormat, folder: ExportFolder, trainRows: Int, valRows: Int, maxLength: Int, padId: Int32) throws {
+    init(
+        format: ExportFormat, folder: ExportFolder, trainRows: Int, valRows: Int, maxLength: Int, padId: Int32, withPrompt: Bool = false
+    ) throws {
         for (split, rows) in zip(Self.splitNames, [trainRows, valRows]) {
             guard rows > 0 else { writers.append(nil); continue }
             let prefix = folder.path(split)
@@ -298,23 +357,16 @@ final class ExportSink {
             case .llasa: writers.append(try LlasaRowsWriter(prefix: prefix, rows: rows, maxLength: maxLength, padId: padId))
             case .jsonl: writers.append(try JSONLinesWriter(path: prefix + ".jsonl"))
             case .megatron: writers.append(try IndexedDatasetWriter(prefix: prefix))
+            case .parquet: writers.append(try ParquetRowsWriter(folder: folder, split: split, withPrompt: withPrompt))
             }
         }
     }
 
-    func write(id: String, ids: ArraySlice<Int32>, textTokens: Int, speechTokens: Int, truncated: Bool, to split: Split) throws {
-        let (index, position): (Int, Int) =
-            switch split {
-            case let .train(p): (0, p)
-            case let .val(p): (1, p)
-            }
-        try writers[index]!.write(
-            id: id, ids: ids, textTokens: textTokens, speechTokens: speechTokens, truncated: truncated, position: position)
-    }
+    func write(_ row: ExportRow, split: Int, position: Int) throws { try writers[split]!.write(row, position: position) }
 
     /// Completes every file; returns their names.
     func finish() throws -> [String] {
         for writer in writers { try writer?.finish() }
-        return names
+        return names + writers.compactMap { ($0 as? ParquetRowsWriter)?.names }.joined()
     }
 }

@@ -1,0 +1,76 @@
+import Foundation
+
+/// The `README.md` of an export folder: the Hub's dataset card. Its YAML header names the files of each split and
+/// their features, as `datasets.load_dataset(folder)` and the Hub's viewer read them; the prose says what made
+/// the data. Formats `datasets` cannot read (llasa memmaps, Megatron) get the prose and `viewer: false`.
+enum DatasetCard {
+    static func text(_ summary: ExportSummary) -> String {
+        var yaml = ["---", "license: other", "task_categories:", "- text-to-speech", "tags:", "- xcodec2", "- llasa", "- speech-tokens"]
+        let splits = [("train", "train"), ("validation", "val")].filter { summary.rows[$0.1, default: 0] > 0 }
+        let files: (String) -> String?
+        var features: [(String, String)]
+        switch summary.format {
+        case .parquet:
+            files = { "\($0)-*.parquet" }
+            features = [
+                ("id", "dtype: string"), ("text", "dtype: string"), ("speaker", "dtype: string"), ("duration", "dtype: float64"),
+                ("codes", "list: int32"), ("input_ids", "list: int32"),
+            ]
+        case .jsonl:
+            files = { "\($0).jsonl" }
+            features = [
+                ("id", "dtype: string"), ("input_ids", "list: int64"), ("text_tokens", "dtype: int64"),
+                ("speech_tokens", "dtype: int64"), ("truncated", "dtype: bool"),
+            ]
+        case .llasa, .megatron:
+            files = { _ in nil }
+            features = []
+        }
+        if summary.prompt != nil && !features.isEmpty { features.append(("prompt_id", "dtype: string")) }
+        if features.isEmpty {
+            yaml.append("viewer: false")
+        } else {
+            yaml += ["configs:", "- config_name: default", "  data_files:"]
+            for (name, prefix) in splits { yaml += ["  - split: \(name)", "    path: \"\(files(prefix)!)\""] }
+            yaml += ["dataset_info:", "  features:"]
+            for (name, type) in features { yaml += ["  - name: \(name)", "    \(type)"] }
+        }
+        yaml.append("---")
+
+        var prose = ["", "# X-Codec2 tokens for Llasa", ""]
+        prose.append(
+            "Made by `tokenize-corpus export --format \(summary.format.rawValue)` from the store `\(summary.store)`: "
+                + "speech encoded with the X-Codec2 model `\(summary.model ?? "?")` (65536 codes, 50 per second of 16 kHz audio), "
+                + "text tokenized with `\(summary.tokenizer)`.")
+        prose.append("")
+        prose.append(
+            "Each sequence is `<|TEXT_UNDERSTANDING_START|>` transcript `<|TEXT_UNDERSTANDING_END|><|SPEECH_GENERATION_START|>` "
+                + "speech tokens `<|SPEECH_GENERATION_END|>` (speech token of code c: \(summary.vocabulary.speechBase) + c), at most "
+                + "\(summary.maxLength) ids; longer ones were \(summary.overflow == .drop ? "left out" : "cut at that length")."
+                + (summary.prompt.map {
+                    " Each row starts with another utterance of its speaker (\(String(format: "%g", $0.minDuration))-"
+                        + "\(String(format: "%g", $0.maxDuration)) s, same split): the transcripts joined with a space, the prompt's "
+                        + "speech tokens before the target's."
+                } ?? ""))
+        prose += ["", "| | rows |", "| --- | --- |", "| done utterances in the store | \(summary.doneRows) |"]
+        for filter in summary.filters {
+            prose.append("| removed by `\(filter.filter.replacingOccurrences(of: "|", with: "\\|"))` | \(filter.removed) |")
+        }
+        if summary.overflow == .drop {
+            prose.append("| removed by `--overflow drop` (over \(summary.maxLength) ids) | \(summary.droppedRows) |")
+        }
+        prose.append("| train | \(summary.rows["train", default: 0]) |")
+        prose.append("| validation | \(summary.rows["val", default: 0]) |")
+        if summary.overflow == .truncate { prose.append("| cut at \(summary.maxLength) ids | \(summary.truncatedRows) |") }
+        if summary.prompt != nil {
+            prose.append("| with a prompt | \(summary.rowsWithPrompt) |")
+            prose.append("| without (no other utterance of the speaker in range) | \(summary.rowsWithoutPrompt) |")
+        }
+        prose += [
+            "",
+            "Tokens: \(summary.tokens) written (text \(summary.textTokens), speech \(summary.speechTokens)). Seed \(summary.seed). "
+                + "`export_info.json` holds the token ids and the utterance ids of each split.", "",
+        ]
+        return (yaml + prose).joined(separator: "\n")
+    }
+}

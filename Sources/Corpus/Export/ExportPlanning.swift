@@ -1,0 +1,141 @@
+import Foundation
+import GRDB
+
+/// What to do with a sequence longer than `--max-length`.
+public enum OverflowPolicy: String, CaseIterable, Sendable, Codable {
+    /// Cut at --max-length, as LLaSA_training's get_memmap_from_token.py does (the end token is lost).
+    case truncate
+    /// Leave the row out, and count it.
+    case drop
+}
+
+/// `--prompt same-speaker`: each row starts with another utterance of its speaker, from its own split.
+public struct PromptOptions: Sendable, Equatable, Codable {
+    public var minDuration = 3.0
+    public var maxDuration = 10.0
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case minDuration = "min_duration", maxDuration = "max_duration"
+    }
+}
+
+extension ExportSelection {
+    /// Decides the export's rows in the read transaction `db`: filters (each counted), the split, prompts, and
+    /// which rows overflow under `drop`. Only rows that might overflow (UTF-8 bytes of the text, an upper bound
+    /// of its tokens, plus the codes) are tokenized here; the rest cost one index scan.
+    static func make(_ db: Database, options: ExportOptions, builder: inout LlasaSequenceBuilder, store: String) throws -> ExportSelection
+    {
+        var s = ExportSelection()
+        s.cte = try ExportRows.commonTableExpression(db)
+        func count(_ clause: String, _ arguments: StatementArguments) throws -> Int {
+            try Int.fetchOne(db, sql: "\(s.cte) SELECT COUNT(*) FROM export_rows WHERE \(clause)", arguments: arguments) ?? 0
+        }
+        s.doneRows = try count("1", [])
+        guard s.doneRows > 0 else { throw ExportError("\(store): no encoded utterances to export") }
+        var clauses: [String] = []
+        var previous = s.doneRows
+        for predicate in options.filters.predicates {
+            clauses.append(predicate.sql)
+            s.arguments += predicate.arguments
+            let remaining: Int
+            do {
+                remaining = try count(clauses.joined(separator: " AND "), s.arguments)
+            } catch let error as DatabaseError {
+                throw ExportError(
+                    "\(predicate.name): \(error.message ?? "\(error)") (columns: \(ExportRows.columns.joined(separator: ", ")), and the extra fields)"
+                )
+            }
+            s.filterCounts.append(FilterCount(filter: predicate.name, removed: previous - remaining))
+            previous = remaining
+        }
+        s.whereClause = clauses.isEmpty ? "1" : clauses.joined(separator: " AND ")
+
+        // Pass one: what each selected row is, without its text or codes.
+        var speakers: [Int32] = [], durations: [Float] = [], frames: [Int32] = [], textBytes: [Int32] = []
+        var speakerIndex: [String: Int32] = [:]
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                \(s.cte) SELECT _rowid, speaker, duration, num_frames, length(CAST(text AS BLOB)) AS bytes FROM export_rows
+                WHERE \(s.whereClause) ORDER BY _rowid
+                """, arguments: s.arguments)
+        while let row = try rows.next() {
+            s.rowids.append(row["_rowid"])
+            let speaker: String? = row["speaker"]
+            speakers.append(
+                speaker.map { name in
+                    speakerIndex[name]
+                        ?? {
+                            speakerIndex[name] = Int32(speakerIndex.count); return Int32(speakerIndex.count - 1)
+                        }()
+                } ?? -1)
+            durations.append(Float(row["duration"] as Double))
+            frames.append(Int32(row["num_frames"] as Int))
+            textBytes.append(Int32(row["bytes"] as Int))
+        }
+        let total = s.rowids.count
+        guard total > 0 else { throw ExportError("\(store): the filters leave no utterance to export") }
+        s.valCount = options.valSize ?? Exporter.defaultValSize(rows: total)
+        guard s.valCount >= 0 && s.valCount < total else {
+            throw ExportError(
+                "--val-size \(s.valCount) is outside 0...\(total - 1): \(total) utterances are selected and train needs one")
+        }
+        s.trainCount = total - s.valCount
+        s.permutation = RowPermutation(count: total, seed: options.seed)
+        let split = (0..<total).map { s.permutation($0) < s.trainCount ? 0 : 1 }
+
+        // Prompts: among the speaker's utterances in the duration range, in the same split, seeded per row.
+        s.prompts = [Int32](repeating: -1, count: total)
+        if let prompt = options.prompt {
+            var candidates: [Int: [Int32]] = [:]  // key speaker * 2 + split
+            for i in 0..<total where speakers[i] >= 0 {
+                let seconds = Double(durations[i])
+                if seconds >= prompt.minDuration && seconds <= prompt.maxDuration {
+                    candidates[Int(speakers[i]) * 2 + split[i], default: []].append(Int32(i))
+                }
+            }
+            for i in 0..<total where speakers[i] >= 0 {
+                let pool = candidates[Int(speakers[i]) * 2 + split[i]] ?? []
+                let others = pool.count - (pool.contains(Int32(i)) ? 1 : 0)
+                guard others > 0 else {
+                    s.rowsWithoutPrompt += 1
+                    continue
+                }
+                var generator = SplitMix64(seed: options.seed ^ UInt64(bitPattern: s.rowids[i]) &* 0x9E37_79B9_7F4A_7C15)
+                var k = Int(generator.next() % UInt64(others))
+                // The k-th candidate other than the row itself.
+                if let own = pool.firstIndex(of: Int32(i)), k >= own { k += 1 }
+                s.prompts[i] = pool[k]
+            }
+            s.rowsWithoutPrompt += speakers.filter { $0 < 0 }.count
+        }
+
+        // Overflow: rows whose bound exceeds --max-length are tokenized to know; only `drop` needs to know now.
+        if options.overflow == .drop {
+            let text = try db.makeStatement(sql: "SELECT CAST(transcript AS BLOB) FROM utterances WHERE rowid = ?")
+            func transcript(_ index: Int) throws -> String {
+                String(decoding: try Data.fetchOne(text, arguments: [s.rowids[index]]) ?? Data(), as: UTF8.self)
+            }
+            for i in 0..<total {
+                let p = Int(s.prompts[i])
+                var bound = Int(textBytes[i]) + Int(frames[i]) + 4
+                if p >= 0 { bound += Int(textBytes[p]) + 1 + Int(frames[p]) }
+                guard bound > options.maxLength else { continue }
+                let joined = p >= 0 ? try transcript(p) + " " + transcript(i) : try transcript(i)
+                builder.build(text: joined, codes: [])
+                let length = builder.ids.count + Int(frames[i]) + (p >= 0 ? Int(frames[p]) : 0)
+                if length > options.maxLength {
+                    let position = s.permutation(i)
+                    if position < s.trainCount {
+                        s.droppedPositions[0].append(position)
+                    } else {
+                        s.droppedPositions[1].append(position - s.trainCount)
+                    }
+                }
+            }
+            s.droppedPositions = s.droppedPositions.map { $0.sorted() }
+        }
+        return s
+    }
+}

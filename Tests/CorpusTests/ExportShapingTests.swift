@@ -171,3 +171,37 @@ final class ExportShapingTests: XCTestCase {
         XCTAssertEqual(again.rows.map { $0["prompt_id"] as? String }, rows.map { $0["prompt_id"] as? String })
     }
 }
+
+/// The Parquet writer against files pyarrow has read: the planted store exported as parquet must give the very
+/// bytes of `Fixtures/parquet/` (scripts/reference/check_parquet_fixture.py checks them with pyarrow and
+/// `datasets` against the jsonl export beside them, and rewrites them with TOKENIZE_CORPUS_WRITE_PARQUET_FIXTURE=1).
+final class ParquetFixtureTests: XCTestCase {
+    static let fixtures = TestEnv.repo.appendingPathComponent("Tests/CorpusTests/Fixtures/parquet")
+
+    func testParquetPartsAreTheBytesPyarrowChecked() throws {
+        let dir = TestEnv.temporaryDirectory("parquet")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try ExportShapingTests.makeStore(dir)
+        let tokenizer = try TokenizerTests.tokenizerFolder("small-llama3")
+        for format in ["parquet", "jsonl"] {
+            let run = try TestEnv.run([
+                "export", "--store", store, "--tokenizer", tokenizer, "--format", format, "--out", "\(dir.path)/\(format)", "--val-size", "3",
+                "--max-length", "600", "--prompt", "same-speaker",
+            ])
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        let names = ["train-00000.parquet", "val-00000.parquet", "train.jsonl", "val.jsonl"]
+        if ProcessInfo.processInfo.environment["TOKENIZE_CORPUS_WRITE_PARQUET_FIXTURE"] == "1" {
+            try? FileManager.default.createDirectory(at: Self.fixtures, withIntermediateDirectories: true)
+            for name in names {
+                let from = "\(dir.path)/\(name.hasSuffix(".parquet") ? "parquet" : "jsonl")/\(name)"
+                try? FileManager.default.removeItem(at: Self.fixtures.appendingPathComponent(name))
+                try FileManager.default.copyItem(atPath: from, toPath: Self.fixtures.appendingPathComponent(name).path)
+            }
+        }
+        for name in names {
+            let ours = try Data(contentsOf: URL(fileURLWithPath: "\(dir.path)/\(name.hasSuffix(".parquet") ? "parquet" : "jsonl")/\(name)"))
+            XCTAssertEqual(ours, try Data(contentsOf: Self.fixtures.appendingPathComponent(name)), name)
+        }
+    }
+}

@@ -186,7 +186,7 @@ final class ParquetFixtureTests: XCTestCase {
         for format in ["parquet", "jsonl"] {
             let run = try TestEnv.run([
                 "export", "--store", store, "--tokenizer", tokenizer, "--format", format, "--out", "\(dir.path)/\(format)", "--val-size", "3",
-                "--max-length", "600", "--prompt", "same-speaker",
+                "--max-length", "1500", "--prompt", "same-speaker",
             ])
             XCTAssertEqual(run.status, 0, run.stderr)
         }

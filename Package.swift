@@ -27,8 +27,8 @@ let package = Package(
             name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(
-            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"])]),
+            name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(
             name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr",
             providers: [.apt(["libsoxr-dev"])]),
@@ -38,7 +38,7 @@ let package = Package(
         .target(
             name: "Corpus",
             dependencies: [
-                "Codec", "CArchive", "CSndFile", "CSoxr", "CZlib",
+                "Codec", "CArchive", "CSndFile", "CSoxr", "CZstd",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ], resources: [.embedInCode("Migrations/v1.sql"), .embedInCode("Migrations/v3.sql")]),
         .executableTarget(

@@ -14,15 +14,19 @@ enum PromptKind: String, ExpressibleByArgument, CaseIterable {
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a store's utterances as training sequences (Llasa memmaps, JSONL or Megatron indexed dataset).",
+        abstract: "Write a store's utterances as training sequences (Llasa memmaps, JSONL, Megatron indexed dataset or Parquet).",
         discussion: """
             Each sequence: <|TEXT_UNDERSTANDING_START|> transcript <|TEXT_UNDERSTANDING_END|> \
-            <|SPEECH_GENERATION_START|> codes + speech base <|SPEECH_GENERATION_END|>, cut at --max-length.
+            <|SPEECH_GENERATION_START|> codes + speech base <|SPEECH_GENERATION_END|>; longer than --max-length: left out \
+            (--overflow drop) or cut (--overflow truncate). Filters choose the rows; --prompt same-speaker prefixes each \
+            with another utterance of its speaker.
             llasa: train/val_input_ids.memmap (int32 [rows, max-length], padded with the pad id, rows shuffled) and \
             train/val_input_ids_shape.npy, as LLaSA_training's get_memmap_from_token.py writes them.
             jsonl: train/val.jsonl, {"id", "input_ids", "text_tokens", "speech_tokens", "truncated"} per line, unpadded; \
             the counts are the transcript's and the utterance's before any cut.
             megatron: train/val.bin + .idx (MMIDIDX, int32), one document per utterance, unpadded.
+            parquet: train/val-NNNNN.parquet (id, text, speaker, duration, codes, input_ids), for the Hub.
+            Every export folder gets a README.md dataset card.
             All formats put the same utterances in val for the same --seed. export_info.json records the token ids \
             and the utterance ids of each split in row order. The export is staged beside --out and published with \
             one rename: --out holds a complete export or none.

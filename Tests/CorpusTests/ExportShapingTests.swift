@@ -185,7 +185,8 @@ final class ParquetFixtureTests: XCTestCase {
         let tokenizer = try TokenizerTests.tokenizerFolder("small-llama3")
         for format in ["parquet", "jsonl"] {
             let run = try TestEnv.run([
-                "export", "--store", store, "--tokenizer", tokenizer, "--format", format, "--out", "\(dir.path)/\(format)", "--val-size", "3",
+                "export", "--store", store, "--tokenizer", tokenizer, "--format", format, "--out", "\(dir.path)/\(format)", "--val-size",
+                "3",
                 "--max-length", "1500", "--prompt", "same-speaker",
             ])
             XCTAssertEqual(run.status, 0, run.stderr)
@@ -200,7 +201,8 @@ final class ParquetFixtureTests: XCTestCase {
             }
         }
         for name in names {
-            let ours = try Data(contentsOf: URL(fileURLWithPath: "\(dir.path)/\(name.hasSuffix(".parquet") ? "parquet" : "jsonl")/\(name)"))
+            let ours = try Data(
+                contentsOf: URL(fileURLWithPath: "\(dir.path)/\(name.hasSuffix(".parquet") ? "parquet" : "jsonl")/\(name)"))
             XCTAssertEqual(ours, try Data(contentsOf: Self.fixtures.appendingPathComponent(name)), name)
         }
     }

@@ -22,7 +22,7 @@ final class TarShardTests: XCTestCase {
             tar -xOf \(Self.sample)/emilia/EN_B00000.tar EN_B00000_S1001_W000002.mp3 > k2.mp3 && \
             echo '{"id": "emilia-k2", "text": "it is easy", "language": "en"}' > k2.json && \
             mkdir -p ../shards && tar -cf ../shards/a.tar k0.flac k0.json sub/k1.wav sub/k1.txt k2.mp3 k2.json && \
-            printf 'shards/a.tar\\n' > ../list.txt
+            printf 'shards/a.tar\\n' > ../list.txt && mkdir -p ../gz && gzip -c ../shards/a.tar > ../gz/a.tar.gz
             """)
         let shardStore = dir.appendingPathComponent("shard.db").path
         let run = try TestEnv.run(["run", dir.path + "/shards/a.tar", "--model", TestEnv.tinyModel, "--store", shardStore])
@@ -42,7 +42,7 @@ final class TarShardTests: XCTestCase {
         let fromShard = try TestEnv.codesByID(store: shardStore)
         XCTAssertEqual(fromShard, try TestEnv.codesByID(store: fileStore))
 
-        for manifest in [dir.path + "/shards", dir.path + "/list.txt", dir.path + "/shards/*.tar"] {
+        for manifest in [dir.path + "/shards", dir.path + "/list.txt", dir.path + "/shards/*.tar", dir.path + "/gz/a.tar.gz"] {
             let store = dir.appendingPathComponent("\(UUID().uuidString).db").path
             XCTAssertEqual(try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", store]).status, 0, manifest)
             XCTAssertEqual(try TestEnv.codesByID(store: store), fromShard, manifest)

@@ -78,7 +78,10 @@ def main():
         report[split] = {"rows": int(shape[0]), "megatron_documents": len(dataset), "megatron_dtype": str(dataset.index.dtype.__name__)}
     # Parquet: pyarrow, then the Hub's loader through the dataset card.
     by_id = {u["id"]: u for u in utterances}
-    loaded = datasets.load_dataset(str(outputs["parquet"]))
+    loaded = datasets.load_dataset(str(outputs["parquet"]))  # through the card's configs
+    parts = {"train": sorted(map(str, outputs["parquet"].glob("train-*.parquet"))),
+             "validation": sorted(map(str, outputs["parquet"].glob("val-*.parquet")))}
+    direct = datasets.load_dataset("parquet", data_files=parts)
     for split, name in [("train", "train"), ("val", "validation")]:
         documents = [json.loads(line) for line in open(outputs["jsonl"] / f"{split}.jsonl", encoding="utf-8")]
         table_rows = []
@@ -92,6 +95,7 @@ def main():
             u = by_id[row["id"]]
             assert (row["text"], row["speaker"], row["duration"], row["codes"]) == (u["text"], u["speaker"], u["duration"], u["codes"])
         assert loaded[name].to_list() == table_rows, f"datasets.load_dataset {name} differs from pyarrow"
+        assert direct[name].to_list() == table_rows, f"datasets.load_dataset('parquet') {name} differs from pyarrow"
         report[split]["parquet_rows"] = len(table_rows)
     for fmt in outputs:
         card = DatasetCard.load(outputs[fmt] / "README.md")

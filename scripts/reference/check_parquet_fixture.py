@@ -1,7 +1,7 @@
 """Checks Tests/CorpusTests/Fixtures/parquet/ (written by `tokenize-corpus export --format parquet` on
 ExportShapingTests' planted store, bytes pinned by ParquetFixtureTests) with pyarrow and with
 datasets.load_dataset: every column of every row equals the jsonl export of the same store beside it, the schema
-is the one the dataset card declares, and the row groups and GZIP pages are as written. Writes PROVENANCE.json.
+is the one the dataset card declares, and the row groups and ZSTD pages are as written. Writes PROVENANCE.json.
 
     swift build -c release --build-tests && TOKENIZE_CORPUS_WRITE_PARQUET_FIXTURE=1 swift test -c release \
         --skip-build --filter ParquetFixtureTests
@@ -31,7 +31,7 @@ for split in ["train", "val"]:
     assert str(table.schema.field("codes").type) == "list<element: int32 not null>", table.schema
     assert table.schema.field("speaker").nullable and not table.schema.field("id").nullable
     column = metadata.row_group(0).column(0)
-    assert column.compression == "GZIP", column.compression
+    assert column.compression == "ZSTD", column.compression
     report[split] = {"rows": table.num_rows, "row_groups": metadata.num_row_groups, "created_by": metadata.created_by,
                      "schema": str(table.schema).splitlines()}
 loaded = datasets.load_dataset("parquet", data_files={"train": str(folder / "train-00000.parquet"),

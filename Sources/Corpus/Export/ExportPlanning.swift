@@ -62,14 +62,12 @@ extension ExportSelection {
                 """, arguments: s.arguments)
         while let row = try rows.next() {
             s.rowids.append(row["_rowid"])
-            let speaker: String? = row["speaker"]
-            speakers.append(
-                speaker.map { name in
-                    speakerIndex[name]
-                        ?? {
-                            speakerIndex[name] = Int32(speakerIndex.count); return Int32(speakerIndex.count - 1)
-                        }()
-                } ?? -1)
+            if let speaker: String = row["speaker"] {
+                if speakerIndex[speaker] == nil { speakerIndex[speaker] = Int32(speakerIndex.count) }
+                speakers.append(speakerIndex[speaker]!)
+            } else {
+                speakers.append(-1)
+            }
             durations.append(Float(row["duration"] as Double))
             frames.append(Int32(row["num_frames"] as Int))
             textBytes.append(Int32(row["bytes"] as Int))

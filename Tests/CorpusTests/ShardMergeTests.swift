@@ -64,7 +64,8 @@ final class SlurmScriptTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let given = [
             "--max-duration", "30.0", "--min-duration", "0.25", "--commit-interval", "5.0", "--retry-failed",
-            "--manifest-format", "tsv",
+            "--manifest-format", "tsv", "--field", "text=sentence", "--field", "speaker=client_id", "--audio-root", "/data/audio",
+            "--lhotse-text", "asr", "--text-column", "normalized",
         ]
         let result = try TestEnv.run(
             ["slurm", "--manifest", "/data/m.tsv", "--model", TestEnv.tinyModel, "--out", dir.path, "--tasks", "3"]

@@ -95,7 +95,8 @@ final class ShutdownAndStoreTests: XCTestCase {
         try edited.write(toFile: manifest, atomically: true, encoding: .utf8)
         let rerun = try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", store])
         XCTAssertEqual(rerun.status, 0, rerun.stderr)
-        XCTAssertTrue(rerun.stderr.contains("1 known utterance(s) have another transcript"), rerun.stderr)
+        XCTAssertTrue(
+            rerun.stderr.contains("1 with another transcript, speaker, fields or audio path: updated (codes kept)"), rerun.stderr)
         let after = TestEnv.jsonLines(try TestEnv.run(["dump", "--store", store]).stdout)
         XCTAssertEqual(after.first { $0["id"] as? String == "utt1" }?["text"] as? String, "Sentence one.")
         XCTAssertEqual(after.map { $0["codes"] as? [Int] ?? [] }, before.map { $0["codes"] as? [Int] ?? [] })

@@ -43,6 +43,7 @@ struct GroupReader {
         for index in range { byMember[items[index].location.member!, default: []].append(index) }
         var reached = Set<String>()
         var stopped = false
+        var shardError: Error?
         do {
             try TarShards.forEachMember(shard, wanted: Set(byMember.keys)) { member, data in
                 if StopSignal.requested { return false }
@@ -64,17 +65,17 @@ struct GroupReader {
                 }
                 return true
             }
-            if StopSignal.requested || stopped { return !stopped }
-            for (member, indices) in byMember where !reached.contains(member) {
-                for index in indices { fail(items[index], AudioError.missing(items[index].location.description)) }
-            }
         } catch {
-            if StopSignal.requested || stopped { return !stopped }
-            // A shard that cannot be opened, or is cut off: what was not reached cannot be read.
-            for (member, indices) in byMember where !reached.contains(member) {
-                for index in indices {
-                    fail(items[index], AudioError.unreadable(items[index].location.description, "the shard stops before it: \(error)"))
-                }
+            shardError = error
+        }
+        if StopSignal.requested || stopped { return !stopped }
+        // What was not reached: absent from the shard, or behind the point where it cannot be read.
+        for (member, indices) in byMember where !reached.contains(member) {
+            for index in indices {
+                let name = items[index].location.description
+                fail(
+                    items[index],
+                    shardError.map { AudioError.unreadable(name, "the shard stops before it: \($0)") } ?? AudioError.missing(name))
             }
         }
         return true

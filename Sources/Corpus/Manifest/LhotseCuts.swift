@@ -21,7 +21,7 @@ enum LhotseCuts {
     static func kind(ofFirstLineOf path: String) -> String? {
         var kind: String?
         try? LineStream.forEach(path) { _, line in
-            guard let line, !line.trimmingCharacters(in: .whitespaces).isEmpty else { return true }
+            guard let line, !line.isBlankLine else { return true }
             if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] {
                 kind = Self.kind(of: object)
             }

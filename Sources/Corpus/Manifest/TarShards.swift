@@ -105,10 +105,7 @@ enum TarShards {
                 continue
             }
             let location = AudioLocation(path: shard, member: audio)
-            switch options.fields.entry(object, source: source, manifest: shard, options: options, audio: location, defaultID: key) {
-            case let .success(entry): try sink.add(entry)
-            case let .failure(problem): try sink.skip(problem.source, problem.reason)
-            }
+            try sink.take(options.fields.entry(object, source: source, manifest: shard, options: options, audio: location, defaultID: key))
         }
     }
 

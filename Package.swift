@@ -34,7 +34,9 @@ let package = Package(
             providers: [.apt(["libsoxr-dev"])]),
         // Plain -O: the checkpoint and config parsers read untrusted files, so overflow and precondition checks stay
         // on (the hot loops run on raw pointers and in OpenBLAS, where -Ounchecked gained nothing measurable).
-        .target(name: "Codec", dependencies: ["CBLAS", "CFFTW"]),
+        // Elementwise kernels in C, built for several x86-64 levels and picked at load time (target_clones).
+        .target(name: "CKernels"),
+        .target(name: "Codec", dependencies: ["CBLAS", "CFFTW", "CKernels"]),
         .target(
             name: "Corpus",
             dependencies: [

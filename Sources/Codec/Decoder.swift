@@ -65,12 +65,12 @@ struct Xcodec2Attention {
         sinTable = s
     }
 
-    private func rotate(_ x: UnsafeMutablePointer<Float>, rows t: Int, heads count: Int, scratch: UnsafeMutablePointer<Float>) {
+    private func rotate(_ x: UnsafeMutablePointer<Float>, rows: Range<Int>, heads count: Int, scratch: UnsafeMutablePointer<Float>) {
         let half = headDim / 2, width = count * headDim
         // The table pointers live only inside these closures (an escaped array pointer is undefined).
         cosTable.withUnsafeBufferPointer { cosines in
             sinTable.withUnsafeBufferPointer { sines in
-                for r in 0..<t {
+                for r in rows {
                     for head in 0..<count {
                         let v = x + r * width + head * headDim
                         let c = cosines.baseAddress! + head * headDim, s = sines.baseAddress! + head * headDim
@@ -90,12 +90,16 @@ struct Xcodec2Attention {
             let q = workspace.take(t * qWidth), k = workspace.take(t * kvWidth), v = workspace.take(t * kvWidth)
             let threads = Parallel.blasItemThreads(heads, workspace: workspace)
             let block = min(t, Self.queryBlock)
-            let context = workspace.take(t * qWidth), allScores = workspace.take(threads * block * t), scratch = workspace.take(headDim)
+            let context = workspace.take(t * qWidth), allScores = workspace.take(threads * block * t)
+            let scratch = workspace.take(threads * headDim)
             qProj(x, rows: t, out: q)
             kProj(x, rows: t, out: k)
             vProj(x, rows: t, out: v)
-            rotate(q, rows: t, heads: heads, scratch: scratch)
-            rotate(k, rows: t, heads: kvHeads, scratch: scratch)
+            Parallel.run(threads) { thread in
+                let rows = (t * thread / threads)..<(t * (thread + 1) / threads)
+                rotate(q, rows: rows, heads: heads, scratch: scratch + thread * headDim)
+                rotate(k, rows: rows, heads: kvHeads, scratch: scratch + thread * headDim)
+            }
             let group = heads / kvHeads
             // Heads in parallel, each thread with its own T x T scores.
             // Queries in blocks: a block's scores stay in L2 between the two products and the softmax.
@@ -107,7 +111,7 @@ struct Xcodec2Attention {
                     Kernels.gemm(
                         transB: true, m: rows, n: t, k: headDim, alpha: scaling, a: q + r0 * qWidth + head * headDim, lda: qWidth,
                         b: k + kv * headDim, ldb: kvWidth, c: scores, ldc: t)
-                    for i in 0..<rows { Kernels.softmaxRow(scores + i * t, count: t) }
+                    Kernels.softmaxRows(scores, rows: rows, count: t, ld: t)
                     Kernels.gemm(
                         m: rows, n: headDim, k: t, a: scores, lda: t, b: v + kv * headDim, ldb: kvWidth,
                         c: context + r0 * qWidth + head * headDim, ldc: qWidth)
@@ -138,14 +142,16 @@ struct Xcodec2DecoderLayer {
         let n = t * hidden
         workspace.scope {
             let normed = workspace.take(n), branch = workspace.take(n), inner = workspace.take(t * fc1.outFeatures)
-            inputLayernorm(x, rows: t, out: normed)
+            Parallel.parts(t, workspace: workspace, minimum: 32) { inputLayernorm(x, rows: $0, out: normed) }
             selfAttn(normed, rows: t, out: branch, workspace: workspace)
-            Kernels.add(x, branch, count: n)
-            postAttentionLayernorm(x, rows: t, out: normed)
+            Parallel.parts(t, workspace: workspace, minimum: 32) { rows in
+                Kernels.add(x + rows.lowerBound * hidden, branch + rows.lowerBound * hidden, count: rows.count * hidden)
+                postAttentionLayernorm(x, rows: rows, out: normed)
+            }
             fc1(normed, rows: t, out: inner)
-            Kernels.silu(inner, count: t * fc1.outFeatures)
+            Parallel.parts(t * fc1.outFeatures, workspace: workspace) { Kernels.silu(inner + $0.lowerBound, count: $0.count) }
             fc2(inner, rows: t, out: branch)
-            Kernels.add(x, branch, count: n)
+            Parallel.parts(n, workspace: workspace) { Kernels.add(x + $0.lowerBound, branch + $0.lowerBound, count: $0.count) }
         }
     }
 }

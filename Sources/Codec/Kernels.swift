@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Foundation
 
 /// Dense kernels over contiguous row-major Float storage, built on `cblas_sgemm`.
@@ -97,15 +98,7 @@ enum Kernels {
     }
 
     /// SiLU (swish) in place.
-    static func silu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        while i + 8 <= count {
-            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(x + i).storeBytes(of: v / (1 + VectorMath.exp(-v)), as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count { x[i] = x[i] / (1 + Foundation.exp(-x[i])); i += 1 }
-    }
+    static func silu(_ x: UnsafeMutablePointer<Float>, count: Int) { ck_silu(x, count) }
 
     /// ReLU in place.
     static func relu(_ x: UnsafeMutablePointer<Float>, count: Int) {
@@ -113,30 +106,11 @@ enum Kernels {
     }
 
     /// Numerically stable softmax of one row in place.
-    static func softmaxRow(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        var maxima = SIMD8<Float>(repeating: -.infinity)
-        while i + 8 <= count {
-            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-            maxima.replace(with: v, where: v .> maxima)  // the stdlib's pointwiseMax is not specialised here
-            i += 8
-        }
-        var maxValue = maxima.max()
-        while i < count { maxValue = max(maxValue, x[i]); i += 1 }
-        var sum: Float = 0
-        i = 0
-        let m = SIMD8<Float>(repeating: maxValue)
-        var acc = SIMD8<Float>(repeating: 0)
-        while i + 8 <= count {
-            let e = VectorMath.exp(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - m)
-            UnsafeMutableRawPointer(x + i).storeBytes(of: e, as: SIMD8<Float>.self)
-            acc += e
-            i += 8
-        }
-        sum = acc.sum()
-        while i < count { x[i] = Foundation.exp(x[i] - maxValue); sum += x[i]; i += 1 }
-        let inv = 1 / sum
-        scale(x, by: inv, count: count)
+    static func softmaxRow(_ x: UnsafeMutablePointer<Float>, count: Int) { ck_softmax_rows(x, 1, count, count) }
+
+    /// Softmax of `rows` rows of `count` floats, `ld` apart, in place.
+    static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, count: Int, ld: Int) {
+        ck_softmax_rows(x, rows, count, ld)
     }
 
     /// Transpose [rows, cols] into [cols, rows].
@@ -185,6 +159,13 @@ public enum Parallel {
 }
 
 extension Parallel {
+    /// Runs `body` over `workspace.threads` contiguous parts of 0..<count at once: for the elementwise work between
+    /// BLAS calls, which would otherwise leave the other cores waiting. Below `minimum` items it stays on one thread.
+    static func parts(_ count: Int, workspace: Workspace, minimum: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
+        let n = max(1, min(workspace.threads, count / max(1, minimum)))
+        run(n) { part in body((count * part / n)..<(count * (part + 1) / n)) }
+    }
+
     /// The threads `blasItems` uses for `count` items: per-thread scratch is sized by it.
     static func blasItemThreads(_ count: Int, workspace: Workspace) -> Int {
         workspace.ownsBLASThreads ? max(1, min(workspace.threads, count)) : 1

@@ -108,14 +108,19 @@ struct RMSNorm {
         weight = try ckpt.weight(prefix + ".weight", [dim])
         self.eps = eps
     }
-    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>) {
+    func callAsFunction(_ x: UnsafePointer<Float>, rows: Range<Int>, out: UnsafeMutablePointer<Float>) {
         let d = weight.count, g = weight.pointer
-        for r in 0..<rows {
+        for r in rows {
             let row = x + r * d, dst = out + r * d
-            var sq: Float = 0
-            for c in 0..<d { sq += row[c] * row[c] }
-            let inv = 1 / (sq / Float(d) + eps).squareRoot()
-            for c in 0..<d { dst[c] = g[c] * (row[c] * inv) }
+            let inv = 1 / (GroupNorm.sums(row, count: d).1 / Float(d) + eps).squareRoot()
+            var c = 0
+            while c + 8 <= d {
+                let v = UnsafeRawPointer(row + c).loadUnaligned(as: SIMD8<Float>.self)
+                let w = UnsafeRawPointer(g + c).loadUnaligned(as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(dst + c).storeBytes(of: w * (v * inv), as: SIMD8<Float>.self)
+                c += 8
+            }
+            while c < d { dst[c] = g[c] * (row[c] * inv); c += 1 }
         }
     }
 }

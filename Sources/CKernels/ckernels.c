@@ -1,0 +1,93 @@
+// The exp is VectorMath.exp's (Cephes range reduction and polynomial) on 16-float vectors, so every clone computes
+// the same function; the wider clones only add lanes and fused multiply-adds.
+#include "ckernels.h"
+#include <math.h>
+#include <string.h>
+
+typedef float v16 __attribute__((ext_vector_type(16)));
+typedef int i16 __attribute__((ext_vector_type(16)));
+typedef float v16u __attribute__((ext_vector_type(16), aligned(4)));
+
+// 1.5 * 2^23: adding it rounds to the nearest even integer and leaves it in the low mantissa bits.
+#define MAGIC 12582912.0f
+
+#if defined(__x86_64__) && defined(__linux__)
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CLONES
+#endif
+
+// Macros rather than helper functions: a helper would be compiled for the baseline and pass 16-float vectors in
+// memory (the compiler refuses the mismatched ABI), while a macro is compiled into each clone.
+#define LOAD(p) (*(const v16u *)(p))
+#define STORE(p, v) (*(v16u *)(p) = (v))
+#define SPLAT(x) ((v16)(x))
+
+// e^x, relative error below 2 ulp for |x| < 87 (inputs clamped to [-87.3, 88.3]).
+#define EXP16(input)                                                                       \
+    ({                                                                                     \
+        v16 x0_ = __builtin_elementwise_min(__builtin_elementwise_max((input), SPLAT(-87.3f)), SPLAT(88.3f)); \
+        v16 fx_ = (x0_ * 1.44269504088896341f + MAGIC) - MAGIC;                            \
+        v16 x_ = x0_ - fx_ * 0.693359375f;                                                 \
+        x_ = x_ - fx_ * -2.12194440e-4f;                                                   \
+        v16 z_ = x_ * x_;                                                                  \
+        v16 y_ = SPLAT(1.9875691500e-4f);                                                  \
+        y_ = y_ * x_ + 1.3981999507e-3f;                                                   \
+        y_ = y_ * x_ + 8.3334519073e-3f;                                                   \
+        y_ = y_ * x_ + 4.1665795894e-2f;                                                   \
+        y_ = y_ * x_ + 1.6666665459e-1f;                                                   \
+        y_ = y_ * x_ + 5.0000001201e-1f;                                                   \
+        y_ = y_ * z_ + x_ + 1;                                                             \
+        i16 bits_ = (((i16)(fx_ + MAGIC) - (i16)SPLAT(MAGIC)) + 127) << 23;                \
+        y_ * (v16)bits_;                                                                   \
+    })
+
+CLONES
+void ck_softmax_rows(float *x, long rows, long count, long ld) {
+    for (long r = 0; r < rows; r++) {
+        float *row = x + r * ld;
+        long i = 0;
+        v16 maxima = SPLAT(-INFINITY);
+        for (; i + 16 <= count; i += 16) maxima = __builtin_elementwise_max(maxima, LOAD(row + i));
+        float m = __builtin_reduce_max(maxima);
+        for (; i < count; i++) m = fmaxf(m, row[i]);
+        v16 sums = SPLAT(0);
+        for (i = 0; i + 16 <= count; i += 16) {
+            v16 e = EXP16(LOAD(row + i) - m);
+            STORE(row + i, e);
+            sums += e;
+        }
+        float sum = 0;
+        for (int j = 0; j < 16; j++) sum += sums[j];  // lane order, the same in every clone
+        if (i < count) {  // the tail through one zero-padded vector
+            float tail[16];
+            long rest = count - i;
+            for (long j = 0; j < 16; j++) tail[j] = j < rest ? row[i + j] - m : -INFINITY;
+            v16 e = EXP16(LOAD(tail));
+            for (long j = 0; j < rest; j++) {
+                row[i + j] = e[j];
+                sum += e[j];
+            }
+        }
+        float inv = 1 / sum;
+        for (i = 0; i + 16 <= count; i += 16) STORE(row + i, LOAD(row + i) * inv);
+        for (; i < count; i++) row[i] *= inv;
+    }
+}
+
+CLONES
+void ck_silu(float *x, long count) {
+    long i = 0;
+    for (; i + 16 <= count; i += 16) {
+        v16 v = LOAD(x + i);
+        STORE(x + i, v / (1 + EXP16(-v)));
+    }
+    if (i < count) {
+        float tail[16] = {0};
+        long rest = count - i;
+        memcpy(tail, x + i, rest * sizeof(float));
+        v16 v = LOAD(tail);
+        v = v / (1 + EXP16(-v));
+        memcpy(x + i, &v, rest * sizeof(float));
+    }
+}

@@ -50,7 +50,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(
-            name: "CodecTests", dependencies: ["Codec", "Corpus", "CKernels"],
+            name: "CodecTests", dependencies: ["CBLAS", "Codec", "Corpus", "CKernels"],
             resources: [.copy("Fixtures")]),
         // Depends on the executable so that `swift test` builds it for the subprocess tests.
         .testTarget(

@@ -1,1 +1,5 @@
 #include <cblas.h>
+
+// OpenBLAS's own, not in cblas.h: ends its thread pool, which the next threaded call starts again (it is what
+// OpenBLAS's fork handler calls). An idle pool thread spins for ~2^28 cycles after each call before it sleeps.
+int blas_thread_shutdown_(void);

@@ -184,10 +184,21 @@ extension Parallel {
         }
         let previous = openblas_get_num_threads()
         openblas_set_num_threads(1)
+        endBLASPool(workspace: workspace)
         defer { openblas_set_num_threads(previous) }
         run(n) { thread in
             for item in Swift.stride(from: thread, to: count, by: n) { body(item, thread) }
         }
+    }
+}
+
+extension Parallel {
+    /// Ends OpenBLAS's thread pool before this worker's own threads take the cores: an idle pool thread spins for
+    /// ~2^28 cycles (~0.1 s) after each threaded product before it sleeps, and so took a core from the per-head
+    /// products and the activations that run between products (the heads ran ~1.5x slower). The next threaded
+    /// product starts the pool again. Only a lone worker (`ownsBLASThreads`) may: the pool is process-wide.
+    static func endBLASPool(workspace: Workspace) {
+        if workspace.ownsBLASThreads && workspace.threads > 1 { blas_thread_shutdown_() }
     }
 }
 

@@ -1,3 +1,4 @@
+import CBLAS
 import Codec
 import XCTest
 
@@ -31,6 +32,27 @@ final class DecoderParityTests: XCTestCase {
 
     func testTinyA() throws { try check(model: "tiny-a") }
     func testTinyB() throws { try check(model: "tiny-b") }
+
+    /// Two threads (heads on the workspace's threads with OpenBLAS's pool ended, the pool restarted by the next
+    /// product) give one thread's samples, the same in every decode, and leave OpenBLAS's thread count as it was.
+    func testTwoThreadsDecodeAsOne() throws {
+        let model = try Xcodec2Model(directory: Fixtures.modelDirectory("tiny-b"), parts: .decoder)
+        let codes = try Fixtures.expected("tiny-b", "speech0").floats("codes")!.map { Int($0) }
+        let previous = openblas_get_num_threads()
+        defer { openblas_set_num_threads(previous) }
+        openblas_set_num_threads(1)
+        let single = try model.decode(codes, workspace: Workspace())
+        openblas_set_num_threads(2)
+        let workspace = Workspace(threads: 2)
+        let first = try model.decode(codes, workspace: workspace)
+        // Threaded OpenBLAS cuts its tiles elsewhere, so the last bits may differ from one thread's.
+        XCTAssertGreaterThanOrEqual(snr(first, single), 100, "two threads against one")
+        for run in 1..<4 {
+            let again = try model.decode(codes, workspace: workspace)
+            XCTAssertTrue(again == first, "run \(run) differs from the first with two threads")
+            XCTAssertEqual(openblas_get_num_threads(), 2, "run \(run)")
+        }
+    }
 
     func testOutOfRangeCodesAreAnError() throws {
         let model = try Xcodec2Model(directory: Fixtures.modelDirectory("tiny-a"), parts: .decoder)

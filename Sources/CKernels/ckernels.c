@@ -91,3 +91,94 @@ void ck_silu(float *x, long count) {
         memcpy(x + i, &v, rest * sizeof(float));
     }
 }
+
+// sin(x): VectorMath.sin's reduction by multiples of pi in three exact parts, then its odd polynomial to degree 13.
+#define SIN16(input)                                                                                   \
+    ({                                                                                                 \
+        v16 x_ = (input);                                                                              \
+        v16 q_ = (x_ * 0.318309886183790671f + MAGIC) - MAGIC;                                         \
+        v16 r_ = x_ - q_ * 3.140625f;                                                                  \
+        r_ = r_ - q_ * 9.67502593994140625e-4f;                                                        \
+        r_ = r_ - q_ * 1.509957990978376432e-7f;                                                       \
+        v16 r2_ = r_ * r_;                                                                             \
+        v16 p_ = SPLAT(1.0f / 6227020800.0f);                                                          \
+        p_ = p_ * r2_ - 1.0f / 39916800.0f;                                                            \
+        p_ = p_ * r2_ + 1.0f / 362880.0f;                                                              \
+        p_ = p_ * r2_ - 1.0f / 5040.0f;                                                                \
+        p_ = p_ * r2_ + 1.0f / 120.0f;                                                                 \
+        p_ = p_ * r2_ - 1.0f / 6.0f;                                                                   \
+        v16 s_ = r_ + r_ * r2_ * p_;                                                                   \
+        i16 odd_ = (((i16)(q_ + MAGIC) - (i16)SPLAT(MAGIC)) & 1) << 31;                                \
+        (v16)((i16)s_ ^ odd_);                                                                         \
+    })
+
+// 16 outputs of each phase of the 2x upsampling, through the Snake: x points at the first input of the 16.
+#define UPSAMPLE_SNAKE16(xp, even_out, odd_out)                                                        \
+    do {                                                                                               \
+        v16 xm3 = LOAD((xp) - 3), xm2 = LOAD((xp) - 2), xm1 = LOAD((xp) - 1), x0 = LOAD(xp);           \
+        v16 xp1 = LOAD((xp) + 1), xp2 = LOAD((xp) + 2), xp3 = LOAD((xp) + 3);                          \
+        v16 ue = e0 * xp2;                                                                             \
+        ue = ue + e1 * xp1;                                                                            \
+        ue = ue + e2 * x0;                                                                             \
+        ue = ue + e3 * xm1;                                                                            \
+        ue = ue + e4 * xm2;                                                                            \
+        ue = ue + e5 * xm3;                                                                            \
+        v16 uo = o0 * xp3;                                                                             \
+        uo = uo + o1 * xp2;                                                                            \
+        uo = uo + o2 * xp1;                                                                            \
+        uo = uo + o3 * x0;                                                                             \
+        uo = uo + o4 * xm1;                                                                            \
+        uo = uo + o5 * xm2;                                                                            \
+        v16 se = SIN16(ue * a), so = SIN16(uo * a);                                                    \
+        STORE(even_out, ue + ib * se * se);                                                            \
+        STORE(odd_out, uo + ib * so * so);                                                             \
+    } while (0)
+
+CLONES
+void ck_upsample_snake(
+    const float *x, long count, float *even, float *odd, const float *up_even, const float *up_odd, float alpha,
+    float inverse_beta) {
+    v16 a = SPLAT(alpha), ib = SPLAT(inverse_beta);
+    v16 e0 = SPLAT(up_even[0]), e1 = SPLAT(up_even[1]), e2 = SPLAT(up_even[2]);
+    v16 e3 = SPLAT(up_even[3]), e4 = SPLAT(up_even[4]), e5 = SPLAT(up_even[5]);
+    v16 o0 = SPLAT(up_odd[0]), o1 = SPLAT(up_odd[1]), o2 = SPLAT(up_odd[2]);
+    v16 o3 = SPLAT(up_odd[3]), o4 = SPLAT(up_odd[4]), o5 = SPLAT(up_odd[5]);
+    long j = 0;
+    for (; j + 16 <= count; j += 16) UPSAMPLE_SNAKE16(x + j, even + j, odd + j);
+    if (j < count) {  // the tail through a zero-padded window of the inputs it reads (x[j - 3] to x[count + 2])
+        long rest = count - j;
+        float window[16 + 6] = {0}, e[16], o[16];
+        memcpy(window, x + j - 3, (rest + 6) * sizeof(float));
+        UPSAMPLE_SNAKE16(window + 3, e, o);
+        memcpy(even + j, e, rest * sizeof(float));
+        memcpy(odd + j, o, rest * sizeof(float));
+    }
+}
+
+CLONES
+void ck_downsample(const float *even, const float *odd, long count, float *out, const float *down) {
+    v16 d0 = SPLAT(down[0]), d1 = SPLAT(down[1]), d2 = SPLAT(down[2]), d3 = SPLAT(down[3]);
+    v16 d4 = SPLAT(down[4]), d5 = SPLAT(down[5]), d6 = SPLAT(down[6]), d7 = SPLAT(down[7]);
+    v16 d8 = SPLAT(down[8]), d9 = SPLAT(down[9]), d10 = SPLAT(down[10]), d11 = SPLAT(down[11]);
+    long j = 0;
+    for (; j + 16 <= count; j += 16) {
+        v16 acc = d0 * LOAD(odd + j - 3);
+        acc = acc + d1 * LOAD(even + j - 2);
+        acc = acc + d2 * LOAD(odd + j - 2);
+        acc = acc + d3 * LOAD(even + j - 1);
+        acc = acc + d4 * LOAD(odd + j - 1);
+        acc = acc + d5 * LOAD(even + j);
+        acc = acc + d6 * LOAD(odd + j);
+        acc = acc + d7 * LOAD(even + j + 1);
+        acc = acc + d8 * LOAD(odd + j + 1);
+        acc = acc + d9 * LOAD(even + j + 2);
+        acc = acc + d10 * LOAD(odd + j + 2);
+        acc = acc + d11 * LOAD(even + j + 3);
+        STORE(out + j, acc);
+    }
+    for (; j < count; j++) {
+        float acc = down[0] * odd[j - 3];
+        for (int k = 1; k < 12; k++) acc += down[k] * (k % 2 == 1 ? even[j + (k - 5) / 2] : odd[j + (k - 6) / 2]);
+        out[j] = acc;
+    }
+}

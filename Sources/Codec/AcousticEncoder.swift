@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// `kaiser_sinc_filter1d`: a Kaiser-windowed sinc low-pass, normalised to unit sum.
@@ -41,7 +42,6 @@ struct AntiAliasedSnakeBeta {
     let inverseBeta: [Float]
     /// 2 * upsampling filter taps split by parity; downsampling taps.
     let upEven: [Float], upOdd: [Float], down: [Float]
-    let downVectors: [SIMD8<Float>]
     let channels: Int
 
     init(_ ckpt: Checkpoint, _ prefix: String, channels: Int) throws {
@@ -54,7 +54,6 @@ struct AntiAliasedSnakeBeta {
         upEven = (0..<6).map { 2 * up[2 * $0 + 1] }
         upOdd = (0..<6).map { 2 * up[2 * $0] }
         down = kaiserSincFilter(cutoff: 0.25, halfWidth: 0.3, kernelSize: 12)
-        downVectors = down.map { SIMD8<Float>(repeating: $0) }
         self.channels = channels
     }
 
@@ -118,76 +117,24 @@ struct AntiAliasedSnakeBeta {
         }
     }
 
-    /// even[j] = snake(sum_r upEven[r] x[j+2-r]), odd[j] = snake(sum_r upOdd[r] x[j+3-r]), j < length.
+    /// even[j] = snake(sum_r upEven[r] x[j+2-r]), odd[j] = snake(sum_r upOdd[r] x[j+3-r]), j < length: in C
+    /// (`Sources/CKernels`), built per x86-64 level, where Swift's baseline SSE2 took ~3x as long.
     @inline(__always)
     private func upsampleSnake(
         _ x: UnsafePointer<Float>, length t: Int, even: UnsafeMutablePointer<Float>,
         odd: UnsafeMutablePointer<Float>, alpha: Float, inverseBeta: Float
     ) {
-        typealias V = SIMD8<Float>
-        let a = V(repeating: alpha), ib = V(repeating: inverseBeta)
-        let e0 = V(repeating: upEven[0]), e1 = V(repeating: upEven[1]), e2 = V(repeating: upEven[2])
-        let e3 = V(repeating: upEven[3]), e4 = V(repeating: upEven[4]), e5 = V(repeating: upEven[5])
-        let o0 = V(repeating: upOdd[0]), o1 = V(repeating: upOdd[1]), o2 = V(repeating: upOdd[2])
-        let o3 = V(repeating: upOdd[3]), o4 = V(repeating: upOdd[4]), o5 = V(repeating: upOdd[5])
-        @inline(__always) func load(_ i: Int) -> V { UnsafeRawPointer(x + i).loadUnaligned(as: V.self) }
-        var j = 0
-        while j < t {  // x is readable to t + 8 past its end (replicate padding), outputs likewise
-            let xm3 = load(j - 3), xm2 = load(j - 2), xm1 = load(j - 1), x0 = load(j)
-            let xp1 = load(j + 1), xp2 = load(j + 2), xp3 = load(j + 3)
-            var ue = e0 * xp2
-            ue = ue + e1 * xp1
-            ue = ue + e2 * x0
-            ue = ue + e3 * xm1
-            ue = ue + e4 * xm2
-            ue = ue + e5 * xm3
-            var uo = o0 * xp3
-            uo = uo + o1 * xp2
-            uo = uo + o2 * xp1
-            uo = uo + o3 * x0
-            uo = uo + o4 * xm1
-            uo = uo + o5 * xm2
-            let se = VectorMath.sin(ue * a), so = VectorMath.sin(uo * a)
-            UnsafeMutableRawPointer(even + j).storeBytes(of: ue + ib * se * se, as: V.self)
-            UnsafeMutableRawPointer(odd + j).storeBytes(of: uo + ib * so * so, as: V.self)
-            j += 8
+        upEven.withUnsafeBufferPointer { e in
+            upOdd.withUnsafeBufferPointer { o in
+                ck_upsample_snake(x, t, even, odd, e.baseAddress!, o.baseAddress!, alpha, inverseBeta)
+            }
         }
     }
 
     /// out[j] = sum_k down[k] z[2j + k - 5], with z[2i] = even[i], z[2i+1] = odd[i].
     @inline(__always)
     private func downsample(even: UnsafePointer<Float>, odd: UnsafePointer<Float>, length t: Int, out: UnsafeMutablePointer<Float>) {
-        typealias V = SIMD8<Float>
-        // k odd: z[2j + k - 5] = even[j + (k - 5) / 2]; k even: odd[j + (k - 6) / 2].
-        downVectors.withUnsafeBufferPointer { d in
-            @inline(__always) func e(_ i: Int) -> V { UnsafeRawPointer(even + i).loadUnaligned(as: V.self) }
-            @inline(__always) func o(_ i: Int) -> V { UnsafeRawPointer(odd + i).loadUnaligned(as: V.self) }
-            var j = 0
-            while j + 8 <= t {
-                var acc = d[0] * o(j - 3)
-                acc = acc + d[1] * e(j - 2)
-                acc = acc + d[2] * o(j - 2)
-                acc = acc + d[3] * e(j - 1)
-                acc = acc + d[4] * o(j - 1)
-                acc = acc + d[5] * e(j)
-                acc = acc + d[6] * o(j)
-                acc = acc + d[7] * e(j + 1)
-                acc = acc + d[8] * o(j + 1)
-                acc = acc + d[9] * e(j + 2)
-                acc = acc + d[10] * o(j + 2)
-                acc = acc + d[11] * e(j + 3)
-                UnsafeMutableRawPointer(out + j).storeBytes(of: acc, as: V.self)
-                j += 8
-            }
-            while j < t {
-                var acc = down[0] * odd[j - 3]
-                for k in 1..<12 {
-                    acc += down[k] * (k % 2 == 1 ? even[j + (k - 5) / 2] : odd[j + (k - 6) / 2])
-                }
-                out[j] = acc
-                j += 1
-            }
-        }
+        down.withUnsafeBufferPointer { ck_downsample(even, odd, t, out, $0.baseAddress!) }
     }
 }
 

@@ -42,4 +42,63 @@ final class ElementwiseKernelTests: XCTestCase {
             }
         }
     }
+
+    /// The Snake's upsampling phases and activation, and the downsampling, against Double sums and sin. The
+    /// tolerance is float rounding of the sums (their absolute terms) and of sin's argument (|alpha u| * 2^-23).
+    func testSnakeResamplingMatchesDouble() {
+        let upEven: [Float] = (0..<6).map { _ in Float.random(in: -0.3...0.6, using: &generator) }
+        let upOdd: [Float] = (0..<6).map { _ in Float.random(in: -0.3...0.6, using: &generator) }
+        let down: [Float] = (0..<12).map { _ in Float.random(in: -0.2...0.4, using: &generator) }
+        let alpha: Float = 1.7, inverseBeta: Float = 0.8
+        for count in Array(1...40) + [2048] {
+            // x[-3 ..< count + 3], addressed from x + 3.
+            let x = (0..<(count + 6)).map { _ in Float.random(in: -3...3, using: &generator) }
+            var even = [Float](repeating: .nan, count: count + 6), odd = even
+            even.withUnsafeMutableBufferPointer { e in
+                odd.withUnsafeMutableBufferPointer { o in
+                    x.withUnsafeBufferPointer { xs in
+                        ck_upsample_snake(
+                            xs.baseAddress! + 3, count, e.baseAddress! + 3, o.baseAddress! + 3, upEven, upOdd, alpha, inverseBeta)
+                    }
+                }
+            }
+            func snake(_ taps: [Float], from offset: Int, _ j: Int) -> (Double, Double) {
+                var u = 0.0, magnitude = 0.0
+                for r in 0..<6 {
+                    let term = Double(taps[r]) * Double(x[3 + j + offset - r])
+                    u += term
+                    magnitude += abs(term)
+                }
+                let s = Foundation.sin(u * Double(alpha))
+                let tolerance = 1e-6 * magnitude * (1 + 2 * Double(inverseBeta) * Double(alpha)) + 2e-7 * abs(u * Double(alpha)) + 1e-6
+                return (u + Double(inverseBeta) * s * s, tolerance)
+            }
+            for j in 0..<count {
+                let (e, eTolerance) = snake(upEven, from: 2, j), (o, oTolerance) = snake(upOdd, from: 3, j)
+                XCTAssertEqual(Double(even[3 + j]), e, accuracy: eTolerance, "count \(count) even \(j)")
+                XCTAssertEqual(Double(odd[3 + j]), o, accuracy: oTolerance, "count \(count) odd \(j)")
+            }
+            // Nothing is written outside the outputs.
+            XCTAssertTrue(even[0..<3].allSatisfy(\.isNaN) && even[(count + 3)...].allSatisfy(\.isNaN), "count \(count)")
+
+            // Downsampling reads even[-2 ..< count + 3] and odd[-3 ..< count + 2].
+            let phases = (0..<(2 * (count + 6))).map { _ in Float.random(in: -2...2, using: &generator) }
+            let evenIn = Array(phases[..<(count + 6)]), oddIn = Array(phases[(count + 6)...])
+            var out = [Float](repeating: .nan, count: count)
+            evenIn.withUnsafeBufferPointer { e in
+                oddIn.withUnsafeBufferPointer { o in
+                    ck_downsample(e.baseAddress! + 3, o.baseAddress! + 3, count, &out, down)
+                }
+            }
+            for j in 0..<count {
+                var expected = 0.0, magnitude = 0.0
+                for k in 0..<12 {
+                    let z = k % 2 == 1 ? evenIn[3 + j + (k - 5) / 2] : oddIn[3 + j + (k - 6) / 2]
+                    expected += Double(down[k]) * Double(z)
+                    magnitude += abs(Double(down[k]) * Double(z))
+                }
+                XCTAssertEqual(Double(out[j]), expected, accuracy: 1e-6 * magnitude + 1e-7, "count \(count) down \(j)")
+            }
+        }
+    }
 }

@@ -112,23 +112,16 @@ void ck_silu(float *x, long count) {
         (v16)((i16)s_ ^ odd_);                                                                         \
     })
 
+// c0 * v0 + c1 * v1 + ... + c5 * v5, summed left to right: one phase of the upsampling filter.
+#define DOT6(c, v0, v1, v2, v3, v4, v5) ((((((c##0 * (v0)) + c##1 * (v1)) + c##2 * (v2)) + c##3 * (v3)) + c##4 * (v4)) + c##5 * (v5))
+
 // 16 outputs of each phase of the 2x upsampling, through the Snake: x points at the first input of the 16.
 #define UPSAMPLE_SNAKE16(xp, even_out, odd_out)                                                        \
     do {                                                                                               \
         v16 xm3 = LOAD((xp) - 3), xm2 = LOAD((xp) - 2), xm1 = LOAD((xp) - 1), x0 = LOAD(xp);           \
         v16 xp1 = LOAD((xp) + 1), xp2 = LOAD((xp) + 2), xp3 = LOAD((xp) + 3);                          \
-        v16 ue = e0 * xp2;                                                                             \
-        ue = ue + e1 * xp1;                                                                            \
-        ue = ue + e2 * x0;                                                                             \
-        ue = ue + e3 * xm1;                                                                            \
-        ue = ue + e4 * xm2;                                                                            \
-        ue = ue + e5 * xm3;                                                                            \
-        v16 uo = o0 * xp3;                                                                             \
-        uo = uo + o1 * xp2;                                                                            \
-        uo = uo + o2 * xp1;                                                                            \
-        uo = uo + o3 * x0;                                                                             \
-        uo = uo + o4 * xm1;                                                                            \
-        uo = uo + o5 * xm2;                                                                            \
+        v16 ue = DOT6(e, xp2, xp1, x0, xm1, xm2, xm3);                                                 \
+        v16 uo = DOT6(o, xp3, xp2, xp1, x0, xm1, xm2);                                                 \
         v16 se = SIN16(ue * a), so = SIN16(uo * a);                                                    \
         STORE(even_out, ue + ib * se * se);                                                            \
         STORE(odd_out, uo + ib * so * so);                                                             \

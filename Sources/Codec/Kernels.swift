@@ -198,7 +198,7 @@ extension Parallel {
     /// products and the activations that run between products (the heads ran ~1.5x slower). The next threaded
     /// product starts the pool again. Only a lone worker (`ownsBLASThreads`) may: the pool is process-wide.
     static func endBLASPool(workspace: Workspace) {
-        if workspace.ownsBLASThreads && workspace.threads > 1 { blas_thread_shutdown_() }
+        if workspace.ownsBLASThreads && workspace.threads > 1 { openblas_end_thread_pool() }
     }
 }
 

@@ -79,21 +79,36 @@ enum Kernels {
         while i < count { x[i] = x[i] * scale + y[i]; i += 1 }
     }
 
-    /// `nn.LayerNorm` over the last axis of [rows, cols], written to `out` (may alias `x`).
+    /// `nn.LayerNorm` over the last axis of [rows, cols], written to `out` (may alias `x`): the mean, then the mean
+    /// square of the deviations (two passes, as torch), each summed in eight lanes.
     static func layerNorm(
         _ x: UnsafePointer<Float>, rows: Int, cols: Int, weight: Weight, bias: Weight,
         eps: Float, out: UnsafeMutablePointer<Float>
     ) {
+        typealias V = SIMD8<Float>
         let g = weight.pointer, b = bias.pointer
+        @inline(__always) func load(_ p: UnsafePointer<Float>, _ i: Int) -> V { UnsafeRawPointer(p + i).loadUnaligned(as: V.self) }
+        let body = cols / 8 * 8
         for r in 0..<rows {
             let row = x + r * cols, dst = out + r * cols
-            var sum: Float = 0
-            for c in 0..<cols { sum += row[c] }
+            var lanes = V(repeating: 0)
+            for c in stride(from: 0, to: body, by: 8) { lanes += load(row, c) }
+            var sum = lanes.sum()
+            for c in body..<cols { sum += row[c] }
             let mean = sum / Float(cols)
-            var sq: Float = 0
-            for c in 0..<cols { let d = row[c] - mean; sq += d * d }
-            let inv = 1 / (sq / Float(cols) + eps).squareRoot()
-            for c in 0..<cols { dst[c] = (row[c] - mean) * inv * g[c] + b[c] }
+            lanes = V(repeating: 0)
+            for c in stride(from: 0, to: body, by: 8) {
+                let d = load(row, c) - mean
+                lanes += d * d
+            }
+            var squares = lanes.sum()
+            for c in body..<cols { let d = row[c] - mean; squares += d * d }
+            let inv = 1 / (squares / Float(cols) + eps).squareRoot()
+            for c in stride(from: 0, to: body, by: 8) {
+                let v = (load(row, c) - mean) * inv * load(g, c) + load(b, c)
+                UnsafeMutableRawPointer(dst + c).storeBytes(of: v, as: V.self)
+            }
+            for c in body..<cols { dst[c] = (row[c] - mean) * inv * g[c] + b[c] }
         }
     }
 

@@ -68,7 +68,7 @@ struct AntiAliasedSnakeBeta {
         let scratchSize = Self.tile + 2 * Self.margin + 16
         workspace.scope {
             let scratch = workspace.take(3 * scratchSize * threads)
-            if threads > 1 { Parallel.endBLASPool(workspace: workspace) }
+            Parallel.endBLASPool(workspace: workspace)
             Parallel.run(threads) { thread in
                 let base = scratch + 3 * scratchSize * thread
                 let c0 = channels * thread / threads, c1 = channels * (thread + 1) / threads

@@ -66,18 +66,21 @@ struct Xcodec2Attention {
         sinTable = s
     }
 
-    private func rotate(_ x: UnsafeMutablePointer<Float>, rows: Range<Int>, heads count: Int, scratch: UnsafeMutablePointer<Float>) {
+    private func rotate(_ x: UnsafeMutablePointer<Float>, rows: Range<Int>, heads count: Int) {
         let half = headDim / 2, width = count * headDim
         // The table pointers live only inside these closures (an escaped array pointer is undefined).
         cosTable.withUnsafeBufferPointer { cosines in
             sinTable.withUnsafeBufferPointer { sines in
-                for r in rows {
-                    for head in 0..<count {
-                        let v = x + r * width + head * headDim
-                        let c = cosines.baseAddress! + head * headDim, s = sines.baseAddress! + head * headDim
-                        for d in 0..<half { scratch[d] = v[d] * c[d] - v[d + half] * s[d] }
-                        for d in half..<headDim { scratch[d] = v[d] * c[d] + v[d - half] * s[d] }
-                        v.update(from: scratch, count: headDim)
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: headDim) { buffer in
+                    let scratch = buffer.baseAddress!
+                    for r in rows {
+                        for head in 0..<count {
+                            let v = x + r * width + head * headDim
+                            let c = cosines.baseAddress! + head * headDim, s = sines.baseAddress! + head * headDim
+                            for d in 0..<half { scratch[d] = v[d] * c[d] - v[d + half] * s[d] }
+                            for d in half..<headDim { scratch[d] = v[d] * c[d] + v[d - half] * s[d] }
+                            v.update(from: scratch, count: headDim)
+                        }
                     }
                 }
             }
@@ -92,14 +95,12 @@ struct Xcodec2Attention {
             let threads = Parallel.blasItemThreads(heads, workspace: workspace)
             let block = min(t, Self.queryBlock)
             let context = workspace.take(t * qWidth), allScores = workspace.take(threads * block * t)
-            let scratch = workspace.take(threads * headDim)
             qProj(x, rows: t, out: q)
             kProj(x, rows: t, out: k)
             vProj(x, rows: t, out: v)
-            Parallel.run(threads) { thread in
-                let rows = (t * thread / threads)..<(t * (thread + 1) / threads)
-                rotate(q, rows: rows, heads: heads, scratch: scratch + thread * headDim)
-                rotate(k, rows: rows, heads: kvHeads, scratch: scratch + thread * headDim)
+            Parallel.parts(t, workspace: workspace, minimum: 32) { rows in
+                rotate(q, rows: rows, heads: heads)
+                rotate(k, rows: rows, heads: kvHeads)
             }
             let group = heads / kvHeads
             // Heads in parallel, each thread with its own T x T scores.

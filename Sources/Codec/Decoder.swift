@@ -1,4 +1,5 @@
 import CFFTW
+import CKernels
 import Foundation
 
 /// `Xcodec2ResNetBlock`: GroupNorm(32), SiLU, conv k=3, GroupNorm, SiLU, conv k=3, plus the input.
@@ -33,10 +34,10 @@ struct Xcodec2ResNetBlock {
 /// `Xcodec2Attention` as the decoder calls it: RoPE with position ids = head index (the reference's
 /// `arange(num_attention_heads)`: every frame of head h is rotated by angle h * inv_freq, so RoPE carries
 /// no time information), full bidirectional softmax attention.
+///
+/// The heads run in `ck_attention_head` (Sources/CKernels/attention.c), one per thread, on queries, keys and values
+/// that `ck_attention_pack` lays out per head (with RoPE applied) after the projections.
 struct Xcodec2Attention {
-    /// Query rows per block of scores (512 x T floats, 3 MB at 30 s): fewer, larger products. Single-threaded
-    /// OpenBLAS ran a 10 s layer's heads at 113 GFLOP/s in blocks of 512 rows, 102 in blocks of 128, 83 in 64.
-    static let queryBlock = 512
     let qProj: Linear, kProj: Linear, vProj: Linear, oProj: Linear
     let heads: Int, kvHeads: Int, headDim: Int
     /// cos and sin per head, [heads, headDim].
@@ -66,59 +67,37 @@ struct Xcodec2Attention {
         sinTable = s
     }
 
-    private func rotate(_ x: UnsafeMutablePointer<Float>, rows: Range<Int>, heads count: Int) {
-        let half = headDim / 2, width = count * headDim
-        // The table pointers live only inside these closures (an escaped array pointer is undefined).
-        cosTable.withUnsafeBufferPointer { cosines in
-            sinTable.withUnsafeBufferPointer { sines in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: headDim) { buffer in
-                    let scratch = buffer.baseAddress!
-                    for r in rows {
-                        for head in 0..<count {
-                            let v = x + r * width + head * headDim
-                            let c = cosines.baseAddress! + head * headDim, s = sines.baseAddress! + head * headDim
-                            for d in 0..<half { scratch[d] = v[d] * c[d] - v[d + half] * s[d] }
-                            for d in half..<headDim { scratch[d] = v[d] * c[d] + v[d - half] * s[d] }
-                            v.update(from: scratch, count: headDim)
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     func callAsFunction(_ x: UnsafePointer<Float>, rows t: Int, out: UnsafeMutablePointer<Float>, workspace: Workspace) {
         let qWidth = heads * headDim, kvWidth = kvHeads * headDim
         let scaling = 1 / Float(headDim).squareRoot()
+        let qRows = ck_attention_query_rows(t), kColumns = ck_attention_key_columns(t)
+        let vWidth = ck_attention_value_width(headDim), scratchCount = ck_attention_scratch(t, headDim)
         workspace.scope {
             let q = workspace.take(t * qWidth), k = workspace.take(t * kvWidth), v = workspace.take(t * kvWidth)
-            let threads = Parallel.blasItemThreads(heads, workspace: workspace)
-            let block = min(t, Self.queryBlock)
-            let context = workspace.take(t * qWidth), allScores = workspace.take(threads * block * t)
+            let qPacked = workspace.take(heads * qRows * headDim)
+            let kPacked = workspace.take(kvHeads * kColumns * headDim), vPacked = workspace.take(kvHeads * kColumns * vWidth)
+            let scratch = workspace.take(Parallel.itemThreads(heads, workspace: workspace) * scratchCount)
+            let context = workspace.take(t * qWidth)
             qProj(x, rows: t, out: q)
             kProj(x, rows: t, out: k)
             vProj(x, rows: t, out: v)
-            Parallel.parts(t, workspace: workspace, minimum: 32) { rows in
-                rotate(q, rows: rows, heads: heads)
-                rotate(k, rows: rows, heads: kvHeads)
+            Parallel.endBLASPool(workspace: workspace)  // the packing and the heads run on this worker's threads
+            cosTable.withUnsafeBufferPointer { cosines in
+                sinTable.withUnsafeBufferPointer { sines in
+                    // In 16-row parts: threads never write the same cache line of a key panel.
+                    Parallel.parts((t + 15) / 16, workspace: workspace, minimum: 2) { part in
+                        ck_attention_pack(
+                            q, k, v, t, part.lowerBound * 16, min(t, part.upperBound * 16), heads, kvHeads, headDim,
+                            cosines.baseAddress!, sines.baseAddress!, qPacked, qRows, kPacked, kColumns, vPacked, vWidth)
+                    }
+                }
             }
             let group = heads / kvHeads
-            // Heads in parallel, each thread with its own T x T scores.
-            // Queries in blocks: a block's scores stay in L2 between the two products and the softmax.
-            Parallel.blasItems(heads, workspace: workspace) { head, thread in
-                let kv = head / group, scores = allScores + thread * block * t
-                var r0 = 0
-                while r0 < t {
-                    let rows = min(block, t - r0)
-                    Kernels.gemm(
-                        transB: true, m: rows, n: t, k: headDim, alpha: scaling, a: q + r0 * qWidth + head * headDim, lda: qWidth,
-                        b: k + kv * headDim, ldb: kvWidth, c: scores, ldc: t)
-                    Kernels.softmaxRows(scores, rows: rows, count: t, ld: t)
-                    Kernels.gemm(
-                        m: rows, n: headDim, k: t, a: scores, lda: t, b: v + kv * headDim, ldb: kvWidth,
-                        c: context + r0 * qWidth + head * headDim, ldc: qWidth)
-                    r0 += rows
-                }
+            Parallel.items(heads, workspace: workspace) { head, thread in
+                let kv = head / group
+                ck_attention_head(
+                    qPacked + head * qRows * headDim, kPacked + kv * kColumns * headDim, vPacked + kv * kColumns * vWidth, t,
+                    headDim, scaling, context + head * headDim, qWidth, scratch + thread * scratchCount)
             }
             oProj(context, rows: t, out: out)
         }

@@ -181,29 +181,35 @@ extension Parallel {
         run(n) { part in body((count * part / n)..<(count * (part + 1) / n)) }
     }
 
-    /// The threads `blasItems` uses for `count` items: per-thread scratch is sized by it.
-    static func blasItemThreads(_ count: Int, workspace: Workspace) -> Int {
+    /// The threads `items` and `blasItems` use for `count` items: per-thread scratch is sized by it.
+    static func itemThreads(_ count: Int, workspace: Workspace) -> Int {
         workspace.ownsBLASThreads ? max(1, min(workspace.threads, count)) : 1
     }
 
-    /// Runs `body(item, thread)` for every item in 0..<count, spread over `blasItemThreads` threads that each call BLAS
-    /// single-threaded: for many small products (one per attention head), where OpenBLAS's own threading costs
-    /// more than it splits, and leaves the elementwise work between them on one core. OpenBLAS's thread count is
-    /// process-wide, so it is 1 for the duration and restored after; a worker already given one BLAS thread
-    /// (`run` with several workers: `ownsBLASThreads` false) runs the items in turn and changes nothing.
-    static func blasItems(_ count: Int, workspace: Workspace, _ body: (_ item: Int, _ thread: Int) -> Void) {
-        let n = blasItemThreads(count, workspace: workspace)
+    /// Runs `body(item, thread)` for every item in 0..<count, spread over `itemThreads` threads, after ending
+    /// OpenBLAS's pool so that it does not spin on the cores they take. A worker of a multi-worker run
+    /// (`ownsBLASThreads` false) runs the items in turn.
+    static func items(_ count: Int, workspace: Workspace, _ body: (_ item: Int, _ thread: Int) -> Void) {
+        let n = itemThreads(count, workspace: workspace)
         if n == 1 {
             for item in 0..<count { body(item, 0) }
             return
         }
-        let previous = openblas_get_num_threads()
-        openblas_set_num_threads(1)
         endBLASPool(workspace: workspace)
-        defer { openblas_set_num_threads(previous) }
         run(n) { thread in
             for item in Swift.stride(from: thread, to: count, by: n) { body(item, thread) }
         }
+    }
+
+    /// `items` whose bodies call BLAS single-threaded: for many small products (one per attention head), where
+    /// OpenBLAS's own threading costs more than it splits. OpenBLAS's thread count is process-wide, so it is 1 for
+    /// the duration and restored after; a worker already given one BLAS thread changes nothing.
+    static func blasItems(_ count: Int, workspace: Workspace, _ body: (_ item: Int, _ thread: Int) -> Void) {
+        guard itemThreads(count, workspace: workspace) > 1 else { return items(count, workspace: workspace, body) }
+        let previous = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(previous) }
+        items(count, workspace: workspace, body)
     }
 }
 

@@ -46,7 +46,7 @@ struct Wav2Vec2BertSelfAttention {
         workspace.scope {
             let q = workspace.take(t * d), k = workspace.take(t * d), v = workspace.take(t * d)
             let context = workspace.take(t * d)
-            let threads = Parallel.blasItemThreads(heads, workspace: workspace)
+            let threads = Parallel.itemThreads(heads, workspace: workspace)
             let allScores = workspace.take(threads * t * t)
             let allPositional = workspace.take(threads * t * distances)
             linearQ(x, rows: t, out: q)

@@ -17,8 +17,9 @@ enum TestEnv {
         return repo.appendingPathComponent(".build/release/tokenize-corpus").path
     }
 
+    /// A new folder for one test, inside this test process's own folder, which is removed when the tests finish.
     static func temporaryDirectory(_ name: String) -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tokenize-corpus-tests-\(name)-\(UUID().uuidString)")
+        let url = TemporaryRoot.shared.url.appendingPathComponent("\(name)-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
@@ -105,4 +106,19 @@ extension TestEnv {
         for row in jsonLines(try run(["dump", "--store", store]).stdout) { result[row["id"] as! String] = row["codes"] as? [Int] }
         return result
     }
+}
+
+/// The folder of this test process's temporary folders: made on first use, removed with everything in it when the
+/// test bundle finishes, so that runs leave nothing in the temporary directory.
+final class TemporaryRoot: NSObject, XCTestObservation, @unchecked Sendable {
+    static let shared = TemporaryRoot()
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "tokenize-corpus-tests-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+
+    private override init() {
+        super.init()
+        XCTestObservationCenter.shared.addTestObserver(self)
+    }
+
+    func testBundleDidFinish(_ testBundle: Bundle) { try? FileManager.default.removeItem(at: url) }
 }

@@ -3,7 +3,9 @@
 #   scripts/compare_speed.sh MODEL_DIR [SECONDS...]        (default 10 30)
 # Needs the reference venv (scripts/reference/README.md) at $REFERENCE_PYTHON (default /opt/refvenv/bin/python)
 # and a release build. Prints both real-time factors (encode, and decode of the codes) and their ratio per length,
-# after the CPU, OpenBLAS version and core that `bench` ran with.
+# after the CPU, OpenBLAS version and core that `bench` ran with. ROUNDS=N (default 1) alternates the two N times
+# per length and adds the median of the N ratios: a shared machine's speed drifts between minutes, and
+# alternating keeps that drift from landing on one side only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:?usage: scripts/compare_speed.sh MODEL_DIR [SECONDS...]}
@@ -23,16 +25,26 @@ clips = long_clips(Path('$tmp/clips'))
 audio = np.concatenate([sf.read(p, dtype='float32')[0] for p in clips.values()])
 sf.write('$tmp/speech.wav', audio, 16000, subtype='PCM_16')")
 printf '%8s %-7s %14s %14s %8s\n' seconds stage reference_rtf swift_rtf speedup
+rounds=${ROUNDS:-1}
 for s in "${lengths[@]}"; do
-  ref=$("$python" scripts/reference/bench_reference.py "$model" "$tmp/speech.wav" "$s" "$runs" "$threads" 2>/dev/null | tail -1)
-  ours=$(.build/release/tokenize-corpus bench --model "$model" --audio "$tmp/speech.wav" --seconds "$s" --runs "$runs" \
-    --threads "$threads" --json)
-  python3 - "$s" "$ref" "$ours" <<'PY'
-import json, sys
-s, ref, ours = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-m = ours["machine"]
-print(f"# {m['cpu']}; OpenBLAS {m['openblas_version']}, core {m['blas_core']}; {ours['threads']} threads")
-print(f"{s:>8} {'encode':7s} {ref['rtf']:14.3f} {ours['rtf']:14.3f} {ref['rtf'] / ours['rtf']:7.2f}x")
-print(f"{s:>8} {'decode':7s} {ref['decode_rtf']:14.3f} {ours['decode_rtf']:14.3f} {ref['decode_rtf'] / ours['decode_rtf']:7.2f}x")
+  pairs=()
+  for ((round = 1; round <= rounds; round++)); do
+    ref=$("$python" scripts/reference/bench_reference.py "$model" "$tmp/speech.wav" "$s" "$runs" "$threads" 2>/dev/null | tail -1)
+    ours=$(.build/release/tokenize-corpus bench --model "$model" --audio "$tmp/speech.wav" --seconds "$s" --runs "$runs" \
+      --threads "$threads" --json)
+    pairs+=("$ref" "$ours")
+  done
+  python3 - "$s" "${pairs[@]}" <<'PY'
+import json, statistics, sys
+s, values = sys.argv[1], [json.loads(v) for v in sys.argv[2:]]
+rounds = list(zip(values[0::2], values[1::2]))
+m = rounds[0][1]["machine"]
+print(f"# {m['cpu']}; OpenBLAS {m['openblas_version']}, core {m['blas_core']}; {rounds[0][1]['threads']} threads")
+for stage, key in (("encode", "rtf"), ("decode", "decode_rtf")):
+    for ref, ours in rounds:
+        print(f"{s:>8} {stage:7s} {ref[key]:14.3f} {ours[key]:14.3f} {ref[key] / ours[key]:7.2f}x")
+    if len(rounds) > 1:
+        ratio = statistics.median(ref[key] / ours[key] for ref, ours in rounds)
+        print(f"{s:>8} {stage:7s} {'median of ' + str(len(rounds)) + ' rounds':>29} {ratio:7.2f}x")
 PY
 done

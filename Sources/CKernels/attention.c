@@ -114,30 +114,7 @@ void ck_attention_head(
             }
         }
         // e^(score - row maximum) over the t real keys, and the row sums; the division comes after the values.
-        for (long r = 0; r < rows; r++) {
-            float *row = scores + r * k_columns;
-            long i = 0;
-            v16 maxima = SPLAT(-INFINITY);
-            for (; i + 16 <= t; i += 16) maxima = __builtin_elementwise_max(maxima, LOAD(row + i));
-            float m = __builtin_reduce_max(maxima);
-            for (; i < t; i++) m = fmaxf(m, row[i]);
-            v16 total = SPLAT(0);
-            for (i = 0; i + 16 <= t; i += 16) {
-                v16 e = EXP16(LOAD(row + i) - m);
-                STORE(row + i, e);
-                total += e;
-            }
-            float sum = 0;
-            for (int l = 0; l < 16; l++) sum += total[l];  // lane order, the same in every clone
-            if (i < t) {  // the tail through one padded vector (the row is padded to 64 columns)
-                v16 x = LOAD(row + i) - m;
-                for (long l = t - i; l < 16; l++) x[l] = -INFINITY;
-                v16 e = EXP16(x);
-                for (long l = 0; l < t - i; l++) sum += e[l];
-                STORE(row + i, e);
-            }
-            sums[r] = sum;
-        }
+        for (long r = 0; r < rows; r++) sums[r] = exp_minus_max_in_place(scores + r * k_columns, t);
         // Context: ROWS x 64 tiles over value rows in blocks that stay in L1, accumulated in `context`.
         for (long c0 = 0; c0 < v_width; c0 += 64) {
             for (long j0 = 0; j0 < t; j0 += VALUE_BLOCK) {

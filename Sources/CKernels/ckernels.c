@@ -10,31 +10,10 @@ CLONES
 void ck_softmax_rows(float *x, long rows, long count, long ld) {
     for (long r = 0; r < rows; r++) {
         float *row = x + r * ld;
-        long i = 0;
-        v16 maxima = SPLAT(-INFINITY);
-        for (; i + 16 <= count; i += 16) maxima = __builtin_elementwise_max(maxima, LOAD(row + i));
-        float m = __builtin_reduce_max(maxima);
-        for (; i < count; i++) m = fmaxf(m, row[i]);
-        v16 sums = SPLAT(0);
-        for (i = 0; i + 16 <= count; i += 16) {
-            v16 e = EXP16(LOAD(row + i) - m);
-            STORE(row + i, e);
-            sums += e;
-        }
-        float sum = 0;
-        for (int j = 0; j < 16; j++) sum += sums[j];  // lane order, the same in every clone
-        if (i < count) {  // the tail through one zero-padded vector
-            float tail[16];
-            long rest = count - i;
-            for (long j = 0; j < 16; j++) tail[j] = j < rest ? row[i + j] - m : -INFINITY;
-            v16 e = EXP16(LOAD(tail));
-            for (long j = 0; j < rest; j++) {
-                row[i + j] = e[j];
-                sum += e[j];
-            }
-        }
+        float sum = exp_minus_max_in_place(row, count);
         float inv = 1 / sum;
-        for (i = 0; i + 16 <= count; i += 16) STORE(row + i, LOAD(row + i) * inv);
+        long i = 0;
+        for (; i + 16 <= count; i += 16) STORE(row + i, LOAD(row + i) * inv);
         for (; i < count; i++) row[i] *= inv;
     }
 }

@@ -2,6 +2,8 @@
 #ifndef CKERNELS_VECTOR_H
 #define CKERNELS_VECTOR_H
 
+#include <math.h>
+
 typedef float v16 __attribute__((ext_vector_type(16)));
 typedef int i16 __attribute__((ext_vector_type(16)));
 typedef float v16u __attribute__((ext_vector_type(16), aligned(4)));
@@ -39,5 +41,35 @@ typedef float v16u __attribute__((ext_vector_type(16), aligned(4)));
         i16 bits_ = (((i16)(fx_ + MAGIC) - (i16)SPLAT(MAGIC)) + 127) << 23;                \
         y_ * (v16)bits_;                                                                   \
     })
+
+// e^(x - max x) over row[0 ..< count], in place; returns their sum (the lanes added in order, the same in every
+// clone). A static always-inline function, not a macro, since it passes no vectors: each clone inlines it and
+// compiles its body with that clone's vectors.
+static inline __attribute__((always_inline)) float exp_minus_max_in_place(float *row, long count) {
+    long i = 0;
+    v16 maxima = SPLAT(-INFINITY);
+    for (; i + 16 <= count; i += 16) maxima = __builtin_elementwise_max(maxima, LOAD(row + i));
+    float m = __builtin_reduce_max(maxima);
+    for (; i < count; i++) m = fmaxf(m, row[i]);
+    v16 sums = SPLAT(0);
+    for (i = 0; i + 16 <= count; i += 16) {
+        v16 e = EXP16(LOAD(row + i) - m);
+        STORE(row + i, e);
+        sums += e;
+    }
+    float sum = 0;
+    for (int j = 0; j < 16; j++) sum += sums[j];
+    if (i < count) {  // the tail through one padded vector
+        float tail[16];
+        long rest = count - i;
+        for (long j = 0; j < 16; j++) tail[j] = j < rest ? row[i + j] - m : -INFINITY;
+        v16 e = EXP16(LOAD(tail));
+        for (long j = 0; j < rest; j++) {
+            row[i + j] = e[j];
+            sum += e[j];
+        }
+    }
+    return sum;
+}
 
 #endif

@@ -27,21 +27,22 @@ long ck_attention_scratch(long t, long dim) {
 }
 
 // RoPE as the reference's x * cos + rotate_half(x) * sin, one product per statement (no fused multiply-add), so
-// every clone rounds as torch does; rotate_half(x) = (-x[half:], x[:half]), and a + (-b) = a - b exactly.
-#define ROPE(x, cos, sin, dim, out)                                 \
-    do {                                                            \
-        long half_ = (dim) / 2;                                     \
-        for (long d = 0; d < half_; d++) {                          \
-            float a = (x)[d] * (cos)[d];                            \
-            float b = (x)[d + half_] * (sin)[d];                    \
-            (out)[d] = a - b;                                       \
-        }                                                           \
-        for (long d = half_; d < (dim); d++) {                      \
-            float a = (x)[d] * (cos)[d];                            \
-            float b = (x)[d - half_] * (sin)[d];                    \
-            (out)[d] = a + b;                                       \
-        }                                                           \
-    } while (0)
+// every clone rounds as torch does; rotate_half(x) = (-x[half:], x[:half]), and a + (-b) = a - b exactly. Inlined
+// into each clone, like exp_minus_max_in_place.
+static inline __attribute__((always_inline)) void rope(
+    const float *x, const float *cos, const float *sin, long dim, float *out) {
+    long half = dim / 2;
+    for (long d = 0; d < half; d++) {
+        float a = x[d] * cos[d];
+        float b = x[d + half] * sin[d];
+        out[d] = a - b;
+    }
+    for (long d = half; d < dim; d++) {
+        float a = x[d] * cos[d];
+        float b = x[d - half] * sin[d];
+        out[d] = a + b;
+    }
+}
 
 CLONES
 void ck_attention_pack(
@@ -52,7 +53,7 @@ void ck_attention_pack(
     float tile[16 * dim];  // 16 rotated key rows of one head, written into the panel column by column
     for (long j = row_start; j < row_end; j++) {
         for (long h = 0; h < heads; h++)
-            ROPE(q + j * q_width + h * dim, cos + h * dim, sin + h * dim, dim, q_packed + (h * q_rows + j) * dim);
+            rope(q + j * q_width + h * dim, cos + h * dim, sin + h * dim, dim, q_packed + (h * q_rows + j) * dim);
         for (long h = 0; h < kv_heads; h++) {
             float *row = v_packed + (h * k_columns + j) * v_width;
             memcpy(row, v + j * kv_width + h * dim, dim * sizeof(float));
@@ -64,7 +65,7 @@ void ck_attention_pack(
         long j1 = j0 - j0 % 16 + 16 < row_end ? j0 - j0 % 16 + 16 : row_end, n = j1 - j0;
         for (long h = 0; h < kv_heads; h++) {
             for (long r = 0; r < n; r++)
-                ROPE(k + (j0 + r) * kv_width + h * dim, cos + h * dim, sin + h * dim, dim, tile + r * dim);
+                rope(k + (j0 + r) * kv_width + h * dim, cos + h * dim, sin + h * dim, dim, tile + r * dim);
             // Panel j / 64 of head h is [dim][64]: 64 keys side by side in the vector lanes.
             float *panel = k_packed + h * k_columns * dim + (j0 / KEYS) * dim * KEYS + j0 % KEYS;
             for (long d = 0; d < dim; d++)

@@ -123,11 +123,6 @@ enum Kernels {
     /// Numerically stable softmax of one row in place.
     static func softmaxRow(_ x: UnsafeMutablePointer<Float>, count: Int) { ck_softmax_rows(x, 1, count, count) }
 
-    /// Softmax of `rows` rows of `count` floats, `ld` apart, in place.
-    static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, count: Int, ld: Int) {
-        ck_softmax_rows(x, rows, count, ld)
-    }
-
     /// Transpose [rows, cols] into [cols, rows].
     static func transpose(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
         let tile = 32

@@ -8,15 +8,20 @@ final class StoreLock: @unchecked Sendable {
 
     init(storePath: String) throws {
         let lockPath = storePath + ".lock"
-        fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw StoreError.notAStore(storePath, "cannot create \(lockPath): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        // A local until the lock is held: once `fd` is set, a throw runs deinit, which would close the number a
+        // second time, by then perhaps another thread's descriptor (libdispatch's epoll: SIGILL).
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw StoreError.notAStore(storePath, "cannot create \(lockPath): \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             var holder = [UInt8](repeating: 0, count: 64)
-            let n = pread(fd, &holder, holder.count, 0)
-            close(fd)
+            let n = pread(descriptor, &holder, holder.count, 0)
+            close(descriptor)
             let pid = String(decoding: holder.prefix(max(0, n)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             throw StoreError.locked(storePath, pid.isEmpty ? "it holds \(lockPath)" : "pid \(pid) holds \(lockPath)")
         }
+        fd = descriptor
         let pid = "\(getpid())\n"
         ftruncate(fd, 0)
         _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }

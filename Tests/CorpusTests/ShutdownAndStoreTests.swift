@@ -120,6 +120,34 @@ final class ShutdownAndStoreTests: XCTestCase {
         XCTAssertEqual(try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", path]).status, 0)
     }
 
+    /// A refused writer closes its lock file once. It used to close the descriptor a second time in `deinit`, by
+    /// then often another thread's: libdispatch's epoll descriptor, and the refused `run` died of SIGILL (1 in
+    /// 300 runs). Here a second thread keeps opening a descriptor, which takes the lowest free number, and checks
+    /// that it is still open, while this one is refused again and again.
+    func testARefusedWriterClosesOnlyItsOwnDescriptor() throws {
+        let dir = TestEnv.temporaryDirectory("lock-fd")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("s.db").path
+        let first = try Store(path: path)
+        defer { try? first.close() }
+        let stop = LockedFlag(), lost = LockedFlag(), ended = DispatchSemaphore(value: 0)
+        let watcher = Thread {
+            while !stop.isSet {
+                let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+                for _ in 0..<50 where fcntl(fd, F_GETFD) == -1 { lost.set() }
+                if fcntl(fd, F_GETFD) == -1 { lost.set() } else { close(fd) }
+            }
+            ended.signal()
+        }
+        watcher.start()
+        for _ in 0..<3000 where !lost.isSet {
+            XCTAssertThrowsError(try Store(path: path))
+        }
+        stop.set()
+        ended.wait()
+        XCTAssertFalse(lost.isSet, "a refused Store closed a descriptor that another thread had opened")
+    }
+
     /// Reading commands work on a read-only store in a read-only folder; a database that is not a store is
     /// refused by every command and left byte for byte as it was.
     func testReadOnlyStoresAndForeignDatabases() throws {
@@ -173,4 +201,12 @@ final class ShutdownAndStoreTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: foreign)), original)
         XCTAssertFalse(FileManager.default.fileExists(atPath: foreign + "-wal"))
     }
+}
+
+/// A Bool shared between threads.
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }

@@ -101,10 +101,13 @@ final class TarShardTests: XCTestCase {
             head -c 3000 /dev/urandom > utt0001.wav && \
             tar -cf good.tar utt0000.wav utt0000.txt utt0001.wav utt0001.txt utt0002.wav utt0002.txt && \
             tar -cf whole.tar utt0003.txt utt0003.wav utt0004.txt utt0004.wav utt0005.txt utt0005.wav && \
-            size=$(( ($(stat -c %s utt0003.wav) + 511) / 512 * 512 )) && head -c $((1024 + 512 + size + 1024 + 512 + 20000)) whole.tar > cut.tar
+            size=$(( ($(stat -c %s utt0003.wav) + 511) / 512 * 512 )) && head -c $((1024 + 512 + size + 1024 + 512 + 20000)) whole.tar > cut.tar && \
+            mkdir folder.tar && printf 'missing.tar\\nfolder.tar\\n' > gone.txt
             """)
         let store = dir.appendingPathComponent("s.db").path
-        let run = try TestEnv.run(["run", dir.path + "/good.tar", dir.path + "/cut.tar", "--model", TestEnv.tinyModel, "--store", store])
+        // gone.txt lists a shard that is not there and one that is a folder: each was freed twice (a crash).
+        let run = try TestEnv.run(
+            ["run", dir.path + "/good.tar", dir.path + "/cut.tar", dir.path + "/gone.txt", "--model", TestEnv.tinyModel, "--store", store])
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertEqual(Set(try TestEnv.codesByID(store: store).keys), ["utt0000", "utt0002", "utt0003"])
         let failures = TestEnv.jsonLines(try TestEnv.run(["failures", "--store", store]).stdout)
@@ -114,6 +117,9 @@ final class TarShardTests: XCTestCase {
         // is a skipped manifest line, and utt0005, never reached, is not in the store.
         XCTAssertTrue(byID["utt0004"]?.hasPrefix("\(dir.path)/cut.tar:utt0004.wav: ") ?? false, "\(byID)")
         XCTAssertTrue(byID["\(dir.path)/cut.tar"]?.contains("damaged or cut off after member utt0004.wav") ?? false, "\(byID)")
-        XCTAssertEqual(byID.count, 3, "\(byID)")
+        XCTAssertEqual(byID["\(dir.path)/missing.tar"], "\(dir.path)/missing.tar: cannot read as a tar shard: no such file")
+        XCTAssertEqual(
+            byID["\(dir.path)/folder.tar"], "\(dir.path)/folder.tar: cannot read as a tar shard: not a regular file (a folder)")
+        XCTAssertEqual(byID.count, 5, "\(byID)")
     }
 }

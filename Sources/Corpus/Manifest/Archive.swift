@@ -9,13 +9,15 @@ final class ArchiveReader {
 
     enum Kind { case tar, compressedStream }
 
+    /// Why the archive cannot be read; callers name the file.
     struct ArchiveError: Error, CustomStringConvertible {
         var description: String
     }
 
     init(path: String, kind: Kind) throws {
         self.path = path
-        archive = archive_read_new()
+        // A local until it is open: once `self.archive` is set, a throw runs deinit, which would free it twice.
+        guard let archive = archive_read_new() else { throw ArchiveError(description: "libarchive: out of memory") }
         // Only the compressions corpora ship in: detection among every filter libarchive has would take a text
         // file that starts like a uuencoded one for one.
         for support in [archive_read_support_filter_gzip, archive_read_support_filter_bzip2, archive_read_support_filter_xz] {
@@ -29,23 +31,28 @@ final class ArchiveReader {
         var status = stat()
         guard stat(path, &status) == 0 else {
             archive_read_free(archive)
-            throw ArchiveError(description: "\(path): \(errno == ENOENT ? "no such file" : String(cString: strerror(errno)))")
+            throw ArchiveError(description: "\(errno == ENOENT ? "no such file" : String(cString: strerror(errno)))")
         }
         guard status.st_mode & S_IFMT == S_IFREG else {
             archive_read_free(archive)
-            throw ArchiveError(description: "\(path): not a regular file (\(AudioFile.fileKind(status.st_mode)))")
+            throw ArchiveError(description: "not a regular file (\(AudioFile.fileKind(status.st_mode)))")
         }
         // Opened by file name, libarchive skips an unwanted member by seeking instead of reading it.
         guard archive_read_open_filename(archive, path, 1 << 20) == ARCHIVE_OK else {
-            let message = lastError
+            let message = Self.lastError(archive)
             archive_read_free(archive)
-            throw ArchiveError(description: "\(path): cannot read: \(message)")
+            throw ArchiveError(description: "cannot read: \(message)")
         }
+        self.archive = archive
     }
 
     deinit { archive_read_free(archive) }
 
-    var lastError: String { archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error" }
+    var lastError: String { Self.lastError(archive) }
+
+    static func lastError(_ archive: OpaquePointer?) -> String {
+        archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
+    }
 
     /// The next regular file's name and size, or nil at the end; throws on a damaged or cut-off archive.
     func nextFile() throws -> (name: String, size: Int)? {
@@ -82,7 +89,7 @@ final class ArchiveReader {
     func block(into buffer: inout [UInt8]) throws -> Int? {
         let n = buffer.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
         if n == 0 { return nil }
-        guard n > 0 else { throw ArchiveError(description: "\(path): \(lastError)") }
+        guard n > 0 else { throw ArchiveError(description: lastError) }
         return n
     }
 }

@@ -44,6 +44,24 @@ static inline __attribute__((always_inline)) void rope(
     }
 }
 
+// acc[r][c] += a[r * lda + i] * b[i * ldb + 16 c ..< 16 c + 16] over i in 0 ..< count: a ROWS x 64 register tile,
+// the inner loop of both the scores (a = queries, b = a key panel) and the weighted values (a = probabilities,
+// b = value rows). Inlined into each clone, so the accumulators stay in that clone's registers.
+static inline __attribute__((always_inline)) void accumulate_tile(
+    v16 acc[ROWS][4], const float *a, long lda, const float *b, long ldb, long count) {
+    for (long i = 0; i < count; i++) {
+        const float *br = b + i * ldb;
+        v16 b0 = LOAD(br), b1 = LOAD(br + 16), b2 = LOAD(br + 32), b3 = LOAD(br + 48);
+        for (int r = 0; r < ROWS; r++) {
+            v16 x = SPLAT(a[r * lda + i]);
+            acc[r][0] += x * b0;
+            acc[r][1] += x * b1;
+            acc[r][2] += x * b2;
+            acc[r][3] += x * b3;
+        }
+    }
+}
+
 CLONES
 void ck_attention_pack(
     const float *q, const float *k, const float *v, long t, long row_start, long row_end, long heads, long kv_heads,
@@ -98,18 +116,7 @@ void ck_attention_head(
                 v16 acc[ROWS][4];
                 for (int r = 0; r < ROWS; r++)
                     for (int c = 0; c < 4; c++) acc[r][c] = SPLAT(0);
-                const float *qr = queries + r0 * dim;
-                for (long d = 0; d < dim; d++) {
-                    const float *kr = panel + d * KEYS;
-                    v16 k0 = LOAD(kr), k1 = LOAD(kr + 16), k2 = LOAD(kr + 32), k3 = LOAD(kr + 48);
-                    for (int r = 0; r < ROWS; r++) {
-                        v16 x = SPLAT(qr[r * dim + d]);
-                        acc[r][0] += x * k0;
-                        acc[r][1] += x * k1;
-                        acc[r][2] += x * k2;
-                        acc[r][3] += x * k3;
-                    }
-                }
+                accumulate_tile(acc, queries + r0 * dim, dim, panel, KEYS, dim);
                 for (int r = 0; r < ROWS; r++)
                     for (int c = 0; c < 4; c++) STORE(scores + (r0 + r) * k_columns + j0 + 16 * c, acc[r][c] * scale);
             }
@@ -125,18 +132,8 @@ void ck_attention_head(
                     float *o = context + r0 * v_width + c0;
                     for (int r = 0; r < ROWS; r++)
                         for (int c = 0; c < 4; c++) acc[r][c] = j0 ? LOAD(o + r * v_width + 16 * c) : SPLAT(0);
-                    const float *pr = scores + r0 * k_columns;
-                    for (long j = j0; j < j1; j++) {
-                        const float *vr = v_packed + j * v_width + c0;
-                        v16 v0 = LOAD(vr), v1 = LOAD(vr + 16), v2 = LOAD(vr + 32), v3 = LOAD(vr + 48);
-                        for (int r = 0; r < ROWS; r++) {
-                            v16 p = SPLAT(pr[r * k_columns + j]);
-                            acc[r][0] += p * v0;
-                            acc[r][1] += p * v1;
-                            acc[r][2] += p * v2;
-                            acc[r][3] += p * v3;
-                        }
-                    }
+                    const float *values = v_packed + j0 * v_width + c0;
+                    accumulate_tile(acc, scores + r0 * k_columns + j0, k_columns, values, v_width, j1 - j0);
                     for (int r = 0; r < ROWS; r++)
                         for (int c = 0; c < 4; c++) STORE(o + r * v_width + 16 * c, acc[r][c]);
                 }

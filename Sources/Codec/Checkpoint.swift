@@ -9,6 +9,7 @@ public enum CheckpointError: Error, CustomStringConvertible {
     case badConfig(String, String)
     case notFound(String, String)
     case nonFinite(String, index: Int)
+    case pickle(String)
 
     public var description: String {
         switch self {
@@ -23,6 +24,10 @@ public enum CheckpointError: Error, CustomStringConvertible {
         case let .notFound(what, why): return "\(what): \(why)"
         case let .nonFinite(key, index):
             return "tensor \(key) holds a non-finite value (NaN or Inf) at element \(index); refusing the checkpoint"
+        case let .pickle(path):
+            return
+                "\(path) is a pickle (torch.save), which is not read: unpickling runs code from the file; save its weights "
+                + "as model.safetensors (safetensors.torch.save_file of the state_dict) beside config.json"
         }
     }
 }
@@ -38,12 +43,17 @@ public struct Weight: @unchecked Sendable {
     public var values: [Float] { Array(data) }
 }
 
-/// A model folder in the Transformers layout: `config.json`, `preprocessor_config.json` and
-/// `model.safetensors` (or a sharded `model.safetensors.index.json`).
+/// A model folder's weights: `model.safetensors` (or a sharded `model.safetensors.index.json`) in the Transformers
+/// layout, or in the original X-Codec2 layout, which is served under the Transformers names (`OriginalLayout`).
 public final class Checkpoint: @unchecked Sendable {
     public let directory: URL
+    public let layout: CheckpointLayout
     private var files: [SafeTensorsFile] = []
+    /// The tensors as stored.
     private var index: [String: (file: SafeTensorsFile, entry: SafeTensorsFile.Entry)] = [:]
+    /// Transformers name -> stored tensor(s), for the original layouts.
+    private var sources: [String: OriginalSource] = [:]
+    /// Transformers names handed out.
     private var consumed: Set<String> = []
     private var widened: [UnsafeMutableBufferPointer<Float>] = []
 
@@ -64,46 +74,134 @@ public final class Checkpoint: @unchecked Sendable {
             for name in Set(weightMap.values).sorted() {
                 files.append(try SafeTensorsFile(url: directory.appendingPathComponent(name)))
             }
+        } else if let pickle = Self.pickle(in: directory) {
+            throw CheckpointError.pickle(pickle.path)
         } else {
             throw CheckpointError.notFound(directory.path, "no model.safetensors or model.safetensors.index.json in the model folder")
         }
         for file in files {
             for (key, entry) in file.entries { index[key] = (file, entry) }
         }
+        layout = OriginalLayout.detect(Set(index.keys)) ?? .transformers
+        if layout != .transformers {
+            sources = try OriginalLayout.sources(names: Set(index.keys), path: files.map(\.url.path).joined(separator: ", "))
+        }
     }
 
     deinit { for buffer in widened { buffer.deallocate() } }
 
-    public var keys: [String] { index.keys.sorted() }
+    /// A pickled checkpoint in the folder (Lightning `.ckpt`, `pytorch_model.bin`, `.pt`): never unpickled.
+    static func pickle(in directory: URL) -> URL? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        let pickled = names.sorted().first { name in
+            name == "pytorch_model.bin" || [".ckpt", ".pt", ".pth"].contains { name.hasSuffix($0) }
+        }
+        return pickled.map { directory.appendingPathComponent($0) }
+    }
 
-    public func has(_ key: String) -> Bool { index[key] != nil }
+    /// The Transformers names this checkpoint serves.
+    public var keys: [String] { layout == .transformers ? index.keys.sorted() : sources.keys.sorted() }
+
+    public func has(_ key: String) -> Bool { shape(of: key) != nil }
+
+    /// The shape of the tensor served as `key`.
+    public func shape(of key: String) -> [Int]? {
+        guard layout != .transformers else { return index[key]?.entry.shape }
+        switch sources[key] {
+        case .tensor(let name)?: return index[name]?.entry.shape
+        case .weightNorm(_, let direction)?: return index[direction]?.entry.shape
+        case .attention(let fused, _, _)?:
+            guard let shape = index[fused]?.entry.shape, shape.count == 2 else { return nil }
+            return [shape[0] / 3, shape[1]]
+        case nil: return nil
+        }
+    }
 
     /// The tensor `key`, which must have exactly `shape`.
     public func weight(_ key: String, _ shape: [Int]) throws -> Weight {
-        guard let (file, entry) = index[key] else { throw CheckpointError.missingTensor(key, expected: shape) }
-        guard entry.shape == shape else { throw CheckpointError.shapeMismatch(key, expected: shape, found: entry.shape) }
+        guard let found = self.shape(of: key) else { throw CheckpointError.missingTensor(key, expected: shape) }
+        guard found == shape else { throw CheckpointError.shapeMismatch(storedName(key), expected: shape, found: found) }
         consumed.insert(key)
-        let count = shape.reduce(1, *)
-        let raw = file.bytes(of: entry)
-        let weight: Weight
-        if entry.dtype == .f32, Int(bitPattern: raw) % MemoryLayout<Float>.alignment == 0 {
-            weight = Weight(shape: shape, data: UnsafeBufferPointer(start: raw.assumingMemoryBound(to: Float.self), count: count))
-        } else {
-            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
-            widened.append(buffer)
-            switch entry.dtype {
-            case .f32:
-                for i in 0..<count { buffer[i] = raw.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
-            case .f16:
-                for i in 0..<count { buffer[i] = HalfConversion.f16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
-            case .bf16:
-                for i in 0..<count { buffer[i] = HalfConversion.bf16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        guard layout != .transformers, let source = sources[key] else { return try stored(key) }
+        switch source {
+        case .tensor(let name):
+            return try stored(name)
+        case .weightNorm(let magnitudeName, let directionName):
+            let direction = try stored(directionName)
+            let magnitude = try stored(magnitudeName)
+            let rows = shape[0]
+            guard magnitude.count == rows else {
+                throw CheckpointError.shapeMismatch(magnitudeName, expected: [rows, 1, 1], found: magnitude.shape)
             }
-            weight = Weight(shape: shape, data: UnsafeBufferPointer(buffer))
+            let folded = allocate(direction.count)
+            OriginalLayout.foldWeightNorm(
+                magnitude: magnitude.pointer, direction: direction.pointer, rows: rows, rowLength: direction.count / rows,
+                into: folded.baseAddress!)
+            release(directionName)
+            return try finite(Weight(shape: shape, data: UnsafeBufferPointer(folded)), key)
+        case .attention(let fusedName, let part, let rope):
+            let fused = try stored(fusedName)
+            let rows = shape[0], cols = shape[1]
+            guard !rope || rows % OriginalLayout.decoderHeadDim == 0 else {
+                throw CheckpointError.malformed(fusedName, "\(rows) rows are not whole heads of \(OriginalLayout.decoderHeadDim)")
+            }
+            let out = allocate(rows * cols)
+            OriginalLayout.attentionRows(
+                fused: fused.pointer, part: part, rows: rows, cols: cols,
+                ropeHeads: rope ? rows / OriginalLayout.decoderHeadDim : nil, into: out.baseAddress!)
+            if part == 2 { release(fusedName) }
+            return Weight(shape: shape, data: UnsafeBufferPointer(out))
         }
-        // A NaN or Inf weight makes every code the same garbage; refuse the model instead.
-        if let bad = Self.firstNonFinite(weight.data) { throw CheckpointError.nonFinite(key, index: bad) }
+    }
+
+    /// The stored name behind a served one, for messages.
+    private func storedName(_ key: String) -> String {
+        switch sources[key] {
+        case .tensor(let name)?: return name
+        case .weightNorm(_, let direction)?: return direction
+        case .attention(let fused, _, _)?: return fused
+        case nil: return key
+        }
+    }
+
+    private func allocate(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+        widened.append(buffer)
+        return buffer
+    }
+
+    /// A stored tensor as F32: the mapping itself when it is aligned F32, else a widened copy.
+    private func stored(_ name: String) throws -> Weight {
+        guard let (file, entry) = index[name] else { throw CheckpointError.missingTensor(name, expected: []) }
+        let count = entry.shape.reduce(1, *)
+        let raw = file.bytes(of: entry)
+        if entry.dtype == .f32, Int(bitPattern: raw) % MemoryLayout<Float>.alignment == 0 {
+            return try finite(
+                Weight(shape: entry.shape, data: UnsafeBufferPointer(start: raw.assumingMemoryBound(to: Float.self), count: count)), name)
+        }
+        let buffer = allocate(count)
+        switch entry.dtype {
+        case .f32:
+            for i in 0..<count { buffer[i] = raw.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
+        case .f16:
+            for i in 0..<count { buffer[i] = HalfConversion.f16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        case .bf16:
+            for i in 0..<count { buffer[i] = HalfConversion.bf16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        }
+        return try finite(Weight(shape: entry.shape, data: UnsafeBufferPointer(buffer)), name)
+    }
+
+    /// A NaN or Inf weight makes every code the same garbage; refuse the model instead.
+    private func finite(_ weight: Weight, _ name: String) throws -> Weight {
+        if let bad = Self.firstNonFinite(weight.data) { throw CheckpointError.nonFinite(name, index: bad) }
         return weight
+    }
+
+    /// Drops a tensor that was only an input to a copy from memory (its pages are read again from the file if needed):
+    /// the original layout's folds must not cost more memory than the converted model's mapped weights.
+    private func release(_ name: String) {
+        guard let (file, entry) = index[name] else { return }
+        file.release(entry)
     }
 
     /// Index of the first NaN or Inf. x * 0 is 0 for every finite x and NaN otherwise, so one vector
@@ -132,6 +230,6 @@ public final class Checkpoint: @unchecked Sendable {
 
     /// Keys under `prefixes` that no component asked for: a checkpoint for another architecture.
     public func unconsumedKeys(under prefixes: [String]) -> [String] {
-        index.keys.filter { key in !consumed.contains(key) && prefixes.contains { key.hasPrefix($0) } }.sorted()
+        keys.filter { key in !consumed.contains(key) && prefixes.contains { key.hasPrefix($0) } }.map(storedName)
     }
 }

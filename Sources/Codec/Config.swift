@@ -180,6 +180,10 @@ extension Xcodec2Config {
         func fail(_ why: String) -> CheckpointError { .badConfig(path, why) }
         let sem = semanticModelConfig
         try validateRanges(extractor: extractor, fail)
+        guard modelType != "neucodec" else {
+            throw fail(
+                "model_type is \"neucodec\": NeuCodec differs from X-Codec2 (its own encoder and 24 kHz decoder) and is not supported")
+        }
         guard modelType == "xcodec2" else { throw fail("model_type is \"\(modelType)\", expected \"xcodec2\"") }
         guard samplingRate == 16000 else {
             throw fail("sampling_rate is \(samplingRate); X-Codec2's feature extractor works at 16000 Hz only")

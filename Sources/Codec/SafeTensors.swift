@@ -95,6 +95,16 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
     }
 
+    /// Gives back the memory of the whole pages inside a tensor: the mapping is private and never written, so a
+    /// later read faults them in again from the file.
+    func release(_ entry: Entry) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (entry.byteOffset + page - 1) / page * page
+        let end = (entry.byteOffset + entry.byteCount) / page * page
+        guard end > start else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     /// The raw bytes of a tensor inside the mapping.
     func bytes(of entry: Entry) -> UnsafeRawPointer { base + entry.byteOffset }
 }

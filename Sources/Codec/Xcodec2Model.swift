@@ -110,7 +110,7 @@ public enum DecodeError: Error, CustomStringConvertible {
     }
 }
 
-/// `Xcodec2Model` loaded from a Transformers-layout folder: the encode path, the decoder, or both.
+/// `Xcodec2Model` loaded from a model folder (Transformers or original layout): the encode path, the decoder, or both.
 /// Immutable after loading and shared by all workers; each worker brings its own `Workspace`.
 public final class Xcodec2Model: @unchecked Sendable {
     public struct Parts: OptionSet, Sendable {
@@ -134,26 +134,33 @@ public final class Xcodec2Model: @unchecked Sendable {
         let configURL = directory.appendingPathComponent("config.json")
         let preprocessorURL = directory.appendingPathComponent("preprocessor_config.json")
         guard FileManager.default.fileExists(atPath: configURL.path) else {
-            throw CheckpointError.notFound(directory.path, "no config.json: not a Transformers model folder")
+            throw CheckpointError.notFound(directory.path, "no config.json: not an X-Codec2 model folder")
         }
+        checkpoint = try Checkpoint(directory: directory)
+        var extractorConfig = Xcodec2FeatureExtractorConfig()
         do {
-            config = try JSONDecoder().decode(Xcodec2Config.self, from: Data(contentsOf: configURL))
+            let json = try Data(contentsOf: configURL)
+            if checkpoint.layout == .transformers {
+                config = try JSONDecoder().decode(Xcodec2Config.self, from: json)
+                extractorConfig.hopLength = config.hopLength
+                extractorConfig.samplingRate = config.samplingRate
+                if FileManager.default.fileExists(atPath: preprocessorURL.path) {
+                    do {
+                        extractorConfig = try JSONDecoder().decode(
+                            Xcodec2FeatureExtractorConfig.self, from: Data(contentsOf: preprocessorURL))
+                    } catch let error as DecodingError {
+                        throw CheckpointError.badConfig(preprocessorURL.path, Self.describe(error))
+                    }
+                }
+            } else {
+                // No preprocessor_config.json: the original uses w2v-BERT 2.0's features with hop 320 (the defaults).
+                config = try OriginalLayout.config(json: json, configPath: configURL.path, shape: checkpoint.shape(of:))
+            }
         } catch let error as DecodingError {
             throw CheckpointError.badConfig(configURL.path, Self.describe(error))
         }
-        var extractorConfig = Xcodec2FeatureExtractorConfig()
-        extractorConfig.hopLength = config.hopLength
-        extractorConfig.samplingRate = config.samplingRate
-        if FileManager.default.fileExists(atPath: preprocessorURL.path) {
-            do {
-                extractorConfig = try JSONDecoder().decode(Xcodec2FeatureExtractorConfig.self, from: Data(contentsOf: preprocessorURL))
-            } catch let error as DecodingError {
-                throw CheckpointError.badConfig(preprocessorURL.path, Self.describe(error))
-            }
-        }
         try config.validate(path: configURL.path, extractor: extractorConfig)
         featureExtractor = Xcodec2FeatureExtractor(config: extractorConfig)
-        checkpoint = try Checkpoint(directory: directory)
         encodePath = parts.contains(.encoder) ? try EncodePath(checkpoint, config: config) : nil
         quantizer = try Quantizer(checkpoint, "quantizer", config: config, parts: parts)
         decoder = parts.contains(.decoder) ? try Xcodec2Decoder(checkpoint, "acoustic_decoder", config: config) : nil
@@ -163,6 +170,9 @@ public final class Xcodec2Model: @unchecked Sendable {
         let unexpected = checkpoint.unconsumedKeys(under: prefixes)
         if !unexpected.isEmpty { throw CheckpointError.unexpectedTensors(unexpected) }
     }
+
+    /// The layout the weights were stored in.
+    public var layout: CheckpointLayout { checkpoint.layout }
 
     /// Number of distinct codes.
     public var codebookSize: Int { config.codebookSize }

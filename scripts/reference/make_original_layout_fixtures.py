@@ -325,8 +325,8 @@ def main() -> None:
                   if hasattr(__import__("vector_quantize_pytorch"), "__version__") else "1.17.8",
                   "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()},
         "seed": seed, "sizes": {"semantic": SEMANTIC, "ngf": NGF, "hidden": HIDDEN, "depth": DEPTH},
-        "weight_norm_fold": "torch.nn.utils.remove_weight_norm on CPU (fused first-dim kernel, "
-                            f"{torch.backends.cpu.get_cpu_capability()} lanes)",
+        "weight_norm_fold": "torch.nn.utils.remove_weight_norm on CPU: ATen's fused first-dim kernel, registered for "
+                            "AVX2 (8 float lanes) also where the CPU capability is AVX512",
         "clips": report,
     }
     (FIXTURES / "PROVENANCE-original-layout.json").write_text(json.dumps(provenance, indent=2) + "\n")

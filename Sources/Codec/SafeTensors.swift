@@ -16,7 +16,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public let entries: [String: Entry]
     private let base: UnsafeRawPointer
     private let mappedLength: Int
-    private let dataStart: Int
+    /// Bytes before the first tensor: the 8-byte length and the JSON header (checked to lie inside the file).
+    public let dataStart: Int
 
     public init(url: URL) throws {
         self.url = url

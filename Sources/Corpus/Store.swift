@@ -52,11 +52,14 @@ public struct StoreStatus: Sendable, Codable {
     public var manifestProblems = 0
     public var model: String?
     public var modelFingerprint: String?
+    /// The Hub snapshot and the checkpoint layout, recorded since stores name them (nil in older stores).
+    public var modelRevision: String?
+    public var modelLayout: String?
 
     enum CodingKeys: String, CodingKey {
         case total, done, failed, pending, frames, model
         case audioSecondsDone = "audio_seconds_done", manifestProblems = "manifest_problems"
-        case modelFingerprint = "model_fingerprint"
+        case modelFingerprint = "model_fingerprint", modelRevision = "model_revision", modelLayout = "model_layout"
     }
 }
 
@@ -169,32 +172,54 @@ public final class Store: @unchecked Sendable {
         lock?.release()
     }
 
-    /// Records the model on first use; afterwards refuses any other fingerprint.
-    public func bindModel(id: String, fingerprint: String) throws {
+    /// Records the model on first use; afterwards refuses any other fingerprint. The revision and layout are recorded
+    /// when known and not yet recorded (a store made before they were). `formerFingerprint`, the same folder's
+    /// fingerprint as earlier versions computed it, is accepted and replaced.
+    public func bindModel(
+        id: String, fingerprint: String, revision: String? = nil, layout: String? = nil, formerFingerprint: String? = nil
+    ) throws {
         try pool.write { db in
-            if try Self.checkModel(db, path: path, id: id, fingerprint: fingerprint) { return }
-            try db.execute(
-                sql: "INSERT INTO store_info (key, value) VALUES ('model_id', ?), ('model_fingerprint', ?)",
-                arguments: [id, fingerprint])
+            switch try Self.checkModel(db, path: path, id: id, fingerprint: fingerprint, former: formerFingerprint) {
+            case .none:
+                try db.execute(
+                    sql: "INSERT INTO store_info (key, value) VALUES ('model_id', ?), ('model_fingerprint', ?)",
+                    arguments: [id, fingerprint])
+            case .former:
+                try db.execute(sql: "UPDATE store_info SET value = ? WHERE key = 'model_fingerprint'", arguments: [fingerprint])
+            case .same: break
+            }
+            for (key, value) in [("model_revision", revision), ("model_layout", layout)] {
+                guard let value else { continue }
+                try db.execute(sql: "INSERT OR IGNORE INTO store_info (key, value) VALUES (?, ?)", arguments: [key, value])
+            }
         }
+    }
+
+    /// Records `model` as `bindModel` does.
+    public func bindModel(_ model: ModelProvenance) throws {
+        try bindModel(
+            id: model.id, fingerprint: model.fingerprint, revision: model.revision, layout: model.layout,
+            formerFingerprint: model.formerFingerprint)
     }
 
     /// Refuses a model other than the store's own (for reading its codes back); a store without a model accepts any.
-    public func requireModel(id: String, fingerprint: String) throws {
-        try pool.read { db in _ = try Self.checkModel(db, path: path, id: id, fingerprint: fingerprint) }
+    public func requireModel(id: String, fingerprint: String, formerFingerprint: String? = nil) throws {
+        try pool.read { db in _ = try Self.checkModel(db, path: path, id: id, fingerprint: fingerprint, former: formerFingerprint) }
     }
 
-    /// True when the store has a model and it is this one; throws when it has another; false when it has none.
-    private static func checkModel(_ db: Database, path: String, id: String, fingerprint: String) throws -> Bool {
+    private enum BoundModel { case none, same, former }
+
+    /// Whether the store has a model and it is this one (under its current or former fingerprint); throws when it has
+    /// another.
+    private static func checkModel(_ db: Database, path: String, id: String, fingerprint: String, former: String?) throws -> BoundModel {
         let stored = try Row.fetchAll(db, sql: "SELECT key, value FROM store_info WHERE key IN ('model_id', 'model_fingerprint')")
         var info: [String: String] = [:]
         for row in stored { info[row["key"]] = row["value"] }
-        guard let storedFingerprint = info["model_fingerprint"] else { return false }
-        guard storedFingerprint == fingerprint else {
-            throw StoreError.modelMismatch(
-                store: path, storedID: info["model_id"] ?? "?", storedFingerprint: storedFingerprint, id: id, fingerprint: fingerprint)
-        }
-        return true
+        guard let storedFingerprint = info["model_fingerprint"] else { return .none }
+        if storedFingerprint == fingerprint { return .same }
+        if storedFingerprint == former { return .former }
+        throw StoreError.modelMismatch(
+            store: path, storedID: info["model_id"] ?? "?", storedFingerprint: storedFingerprint, id: id, fingerprint: fingerprint)
     }
 
     public func info(_ key: String) throws -> String? {
@@ -350,6 +375,8 @@ public final class Store: @unchecked Sendable {
             status.manifestProblems = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM manifest_problems") ?? 0
             status.model = try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'model_id'")
             status.modelFingerprint = try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'model_fingerprint'")
+            status.modelRevision = try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'model_revision'")
+            status.modelLayout = try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'model_layout'")
             return status
         }
     }

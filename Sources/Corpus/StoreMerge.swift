@@ -11,7 +11,9 @@ extension Store {
     /// codes or transcript differ from a done row here is a conflict and merges nothing. Safe to rerun.
     public func merge(from source: Store) throws -> MergeCounts {
         guard let fingerprint = try source.info("model_fingerprint") else { return MergeCounts() }
-        try bindModel(id: try source.info("model_id") ?? "?", fingerprint: fingerprint)
+        try bindModel(
+            id: try source.info("model_id") ?? "?", fingerprint: fingerprint, revision: try source.info("model_revision"),
+            layout: try source.info("model_layout"))
         return try pool.writeWithoutTransaction { db in
             try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [source.path])
             defer { try? db.execute(sql: "DETACH DATABASE source") }

@@ -8,8 +8,8 @@ struct ModelOption: ParsableArguments {
     @Option(
         name: .long,
         help: """
-            Model folder (config.json, model.safetensors, preprocessor_config.json) or a Hub id such as hf-audio/xcodec2, \
-            taken from the Hugging Face cache or fetched into it.
+            Model folder (config.json and model.safetensors, in the Transformers layout or the original one) or a Hub id \
+            such as hf-audio/xcodec2 or HKUSTAudio/xcodec2, taken from the Hugging Face cache or fetched into it.
             """
     )
     var model: String
@@ -21,7 +21,15 @@ struct ModelOption: ParsableArguments {
     }
 
     func load(_ parts: Xcodec2Model.Parts) throws -> Xcodec2Model {
-        try Xcodec2Model(directory: directory(), parts: parts)
+        let codec = try Xcodec2Model(directory: directory(), parts: parts)
+        Self.sayLayout(of: codec, model: model)
+        return codec
+    }
+
+    /// One line on stderr when the weights are not in the Transformers layout, so that a user sees which was read.
+    static func sayLayout(of codec: Xcodec2Model, model: String) {
+        guard codec.layout != .transformers else { return }
+        FileHandle.standardError.write(Data("model \(model): \(codec.layout)\n".utf8))
     }
 }
 

@@ -31,8 +31,10 @@ struct ReportCommand: ParsableCommand {
         if samples > 0, let model {
             let option = try ModelOption.parse(["--model", model])
             let directory = try option.directory()
-            try store.requireModel(id: model, fingerprint: try ModelFingerprint.of(directory: directory))
+            let provenance = try ModelProvenance.of(model: model, directory: directory)
+            try store.requireModel(id: model, fingerprint: provenance.fingerprint, formerFingerprint: provenance.formerFingerprint)
             let codec = try Xcodec2Model(directory: directory, parts: .decoder)
+            ModelOption.sayLayout(of: codec, model: model)
             let workspace = Workspace(threads: ProcessInfo.processInfo.activeProcessorCount)
             for utterance in try store.sampleUtterances(count: samples, seed: options.seed) {
                 var source: [Float] = [], problem: String?

@@ -47,11 +47,12 @@ struct RunCommand: ParsableCommand {
         log.line(BLASCoreChoice.describe(threads: "\(workerCount) worker(s) x \(threadsPerWorker) BLAS thread(s)"))
 
         let directory = try model.directory()
-        let fingerprint = try ModelFingerprint.of(directory: directory)
+        let provenance = try ModelProvenance.of(model: model.model, directory: directory)
+        log.line(provenance.description)
         let store = try Store(path: self.store)
         // Closed here, on the main thread, before the process exits, whichever way run() ends.
         defer { do { try store.close() } catch { log.line("closing \(store.path): \(error)") } }
-        try store.bindModel(id: model.model, fingerprint: fingerprint)
+        try store.bindModel(provenance)
         let problems = ProblemLog(log)
         let ingested = try store.ingest(manifests: manifests, options: options.manifest.options, shard: shard, problem: problems.add)
         problems.finish(store: self.store)

@@ -15,7 +15,11 @@ struct StatusCommand: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(status), as: UTF8.self))
         } else {
-            print("model     \(status.model ?? "-") (\(status.modelFingerprint ?? "-"))")
+            let about = [
+                status.modelRevision.map { "revision \($0)" }, status.modelLayout.map { "\($0) layout" },
+                "fingerprint \(status.modelFingerprint ?? "-")",
+            ]
+            print("model     \(status.model ?? "-") (\(about.compactMap { $0 }.joined(separator: ", ")))")
             print("total     \(status.total)")
             print("done      \(status.done)  (\(String(format: "%.2f", status.audioSecondsDone / 3600)) h, \(status.frames) frames)")
             print("failed    \(status.failed)")

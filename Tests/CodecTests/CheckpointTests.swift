@@ -96,7 +96,7 @@ final class CheckpointTests: XCTestCase {
 
     func testFolderWithoutAModel() throws {
         XCTAssertThrowsError(try Xcodec2Model(directory: dir)) { error in
-            XCTAssertEqual("\(error)", "\(dir.path): no config.json: not a Transformers model folder")
+            XCTAssertEqual("\(error)", "\(dir.path): no config.json: not an X-Codec2 model folder")
         }
         let model = try copyOfFixture("tiny-b")
         try FileManager.default.removeItem(at: model.appendingPathComponent("model.safetensors"))

@@ -18,6 +18,8 @@ own `encode_code` must give the same codes (checked here), so the conversion is 
 
 Rerun (from the repo root, in the venv of requirements.txt; needs the clips of make_codec_fixtures.py):
     python scripts/reference/make_original_layout_fixtures.py
+The full-size original and its conversion (5.8 GB, never committed), for memory and agreement checks:
+    python scripts/reference/make_original_layout_fixtures.py --full-size /work/models/xcodec2-original
 """
 import importlib.util
 import json
@@ -82,21 +84,27 @@ def original_package(cache: Path):
     return XCodec2Model, CodecEncoder_Transformer, CodecDecoderVocos, SemanticEncoder
 
 
+# The sizes XCodec2Model hard-codes: w2v-BERT 2.0 (Wav2Vec2BertConfig's defaults, 24 layers), ngf 48, 1024 wide,
+# 12 decoder layers.
+FULL_SIZE = dict(semantic=dict(), ngf=48, hidden=1024, depth=12)
+
+
 class TinyOriginal(nn.Module):
-    """`XCodec2Model`'s module tree with small sizes (the original hard-codes the full ones); its encode_code and
+    """`XCodec2Model`'s module tree with the given sizes (the original hard-codes the full ones); its encode_code and
     decode_code are the original methods, called on this object."""
 
-    def __init__(self, package):
+    def __init__(self, package, semantic=SEMANTIC, ngf=NGF, hidden=HIDDEN, depth=DEPTH):
         super().__init__()
         _, CodecEncoder_Transformer, CodecDecoderVocos, SemanticEncoder = package
-        hs = SEMANTIC["hidden_size"]
-        self.semantic_model = Wav2Vec2BertModel(Wav2Vec2BertConfig(**SEMANTIC, output_hidden_states=True)).eval()
+        semantic_config = Wav2Vec2BertConfig(**semantic, output_hidden_states=True)
+        hs = semantic_config.hidden_size
+        self.semantic_model = Wav2Vec2BertModel(semantic_config).eval()
         self.SemanticEncoder_module = SemanticEncoder(hs, hs, hs)
-        self.CodecEnc = CodecEncoder_Transformer(ngf=NGF, hidden_dim=HIDDEN)
-        self.generator = CodecDecoderVocos(hidden_dim=HIDDEN, depth=DEPTH, heads=HIDDEN // 64, pos_meb_dim=64,
-                                           vq_dim=hs + HIDDEN)
-        self.fc_prior = nn.Linear(hs + HIDDEN, hs + HIDDEN)
-        self.fc_post_a = nn.Linear(hs + HIDDEN, HIDDEN)
+        self.CodecEnc = CodecEncoder_Transformer(ngf=ngf, hidden_dim=hidden)
+        self.generator = CodecDecoderVocos(hidden_dim=hidden, depth=depth, heads=hidden // 64, pos_meb_dim=64,
+                                           vq_dim=hs + hidden)
+        self.fc_prior = nn.Linear(hs + hidden, hs + hidden)
+        self.fc_post_a = nn.Linear(hs + hidden, hidden)
         # w2v-BERT 2.0's preprocessor settings (facebook/w2v-bert-2.0 preprocessor_config.json).
         self.feature_extractor = SeamlessM4TFeatureExtractor(feature_size=80, num_mel_bins=80, sampling_rate=16000,
                                                              stride=2, padding_value=1.0)
@@ -218,12 +226,12 @@ def weight_normed_convs(model: Xcodec2Model):
 
 
 @torch.no_grad()
-def convert(state: dict) -> Xcodec2Model:
-    hs = SEMANTIC["hidden_size"]
+def convert(state: dict, semantic=SEMANTIC, ngf=NGF, hidden=HIDDEN, depth=DEPTH) -> Xcodec2Model:
+    hs = Wav2Vec2BertConfig(**semantic).hidden_size
     config = Xcodec2Config(
-        hidden_size=HIDDEN, intermediate_size=4 * HIDDEN, num_hidden_layers=DEPTH, num_attention_heads=HIDDEN // 64,
-        num_key_value_heads=HIDDEN // 64, head_dim=64, encoder_hidden_size=NGF, quantization_dim=hs + HIDDEN,
-        semantic_model_config=dict(SEMANTIC, model_type="wav2vec2-bert", num_hidden_layers=USED_SEMANTIC_LAYERS))
+        hidden_size=hidden, intermediate_size=4 * hidden, num_hidden_layers=depth, num_attention_heads=hidden // 64,
+        num_key_value_heads=hidden // 64, head_dim=64, encoder_hidden_size=ngf, quantization_dim=hs + hidden,
+        semantic_model_config=dict(semantic, model_type="wav2vec2-bert", num_hidden_layers=USED_SEMANTIC_LAYERS))
     model = Xcodec2Model(config).eval()
     # As the conversion script: weight norm on the target's convs, load g and v, fold with torch.
     for conv in weight_normed_convs(model):
@@ -254,13 +262,32 @@ def snr(reference: torch.Tensor, other: torch.Tensor) -> float:
     return float("inf") if noise == 0 else 10 * math.log10(reference.pow(2).sum().item() / noise)
 
 
-def config_json(path: Path) -> None:
+def config_json(path: Path, semantic_hidden=SEMANTIC["hidden_size"], hidden=HIDDEN) -> None:
     """The original config.json keys (BigCodecConfig); the sizes the original code hard-codes are read from the
     tensors."""
     path.write_text(json.dumps({
-        "architectures": ["XCodec2Model"], "model_type": "xcodec2", "semantic_hidden_size": SEMANTIC["hidden_size"],
-        "codec_encoder_hidden_size": HIDDEN, "codec_decoder_hidden_size": HIDDEN, "use_vocos": True,
+        "architectures": ["XCodec2Model"], "model_type": "xcodec2", "semantic_hidden_size": semantic_hidden,
+        "codec_encoder_hidden_size": hidden, "codec_decoder_hidden_size": hidden, "use_vocos": True,
         "torch_dtype": "float32"}, indent=2) + "\n")
+
+
+@torch.no_grad()
+def full_size(out: Path) -> None:
+    """The full-size original (3.3 GB, Hub names) and its conversion (2.5 GB) under `out`, for the memory and agreement
+    figures; never committed."""
+    torch.set_num_threads(2)
+    package = original_package(Path(tempfile.gettempdir()) / "xcodec2-sdist")
+    torch.manual_seed(11)
+    original = TinyOriginal(package, **FULL_SIZE).eval()
+    randomise(original, 11)
+    state = {k: v.contiguous() for k, v in original.state_dict().items()}
+    (out / "original").mkdir(parents=True, exist_ok=True)
+    save_file(hub_names(state), out / "original" / "model.safetensors", metadata={"format": "pt"})
+    config_json(out / "original" / "config.json", 1024, 1024)
+    model = convert(state, **FULL_SIZE)
+    model.save_pretrained(out / "converted")
+    Xcodec2FeatureExtractor(sampling_rate=16000, hop_length=320).save_pretrained(out / "converted")
+    print(f"wrote {out}/original and {out}/converted")
 
 
 @torch.no_grad()
@@ -334,4 +361,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--full-size":
+        full_size(Path(sys.argv[2]))
+    else:
+        main()

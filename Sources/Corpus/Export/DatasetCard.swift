@@ -40,7 +40,8 @@ enum DatasetCard {
         var prose = ["", "# X-Codec2 tokens for Llasa", ""]
         prose.append(
             "Made by `tokenize-corpus export --format \(summary.format.rawValue)` from the store `\(summary.store)`: "
-                + "speech encoded with the X-Codec2 model `\(summary.model ?? "?")` (65536 codes, 50 per second of 16 kHz audio), "
+                + "speech encoded with the X-Codec2 model `\(summary.model ?? "?")`\(modelDetails(summary)) "
+                + "(65536 codes, 50 per second of 16 kHz audio), "
                 + "text tokenized with `\(summary.tokenizer)`.")
         prose.append("")
         prose.append(
@@ -72,5 +73,14 @@ enum DatasetCard {
                 + "`export_info.json` holds the token ids and the utterance ids of each split.", "",
         ]
         return (yaml + prose).joined(separator: "\n")
+    }
+
+    /// ` (revision R, original layout, fingerprint F)`: which checkpoint made the codes, as the store recorded it.
+    static func modelDetails(_ summary: ExportSummary) -> String {
+        let details = [
+            summary.modelRevision.map { "revision `\($0)`" }, summary.modelLayout.map { "\($0) layout" },
+            summary.modelFingerprint.map { "fingerprint `\($0)`" },
+        ].compactMap { $0 }
+        return details.isEmpty ? "" : " (" + details.joined(separator: ", ") + ")"
     }
 }

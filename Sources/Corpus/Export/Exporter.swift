@@ -77,6 +77,10 @@ public struct ExportSummary: Codable, Sendable {
     public var format: ExportFormat
     public var store: String
     public var model: String?
+    /// The Hub snapshot, checkpoint layout and fingerprint of the model, as the store recorded them.
+    public var modelRevision: String?
+    public var modelLayout: String?
+    public var modelFingerprint: String?
     public var tokenizer: String
     public var seed: UInt64
     public var maxLength: Int
@@ -109,6 +113,7 @@ public struct ExportSummary: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case format, store, model, tokenizer, seed, rows, tokens, files, vocabulary, ids
+        case modelRevision = "model_revision", modelLayout = "model_layout", modelFingerprint = "model_fingerprint"
         case maxLength = "max_length", textTokens = "text_tokens", speechTokens = "speech_tokens"
         case truncatedRows = "truncated_rows", paddingFraction = "padding_fraction", rowsWithoutSpeech = "rows_without_speech"
         case doneRows = "done_rows", filters, overflow, droppedRows = "dropped_rows", prompt
@@ -155,6 +160,9 @@ public struct Exporter {
         var summary = ExportSummary(
             format: options.format, store: store.path, model: try store.info("model_id"), tokenizer: tokenizer.source,
             seed: options.seed, maxLength: options.maxLength, rows: [:], vocabulary: vocabulary)
+        summary.modelRevision = try store.info("model_revision")
+        summary.modelLayout = try store.info("model_layout")
+        summary.modelFingerprint = try store.info("model_fingerprint")
         summary.overflow = options.overflow
         summary.prompt = options.prompt
         var builder = LlasaSequenceBuilder(tokenizer: tokenizer, vocabulary: vocabulary)

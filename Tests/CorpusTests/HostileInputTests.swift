@@ -247,5 +247,21 @@ final class HostileInputTests: XCTestCase {
             XCTAssertTrue(result.stderr.contains(expected), "\(folder): \(result.stderr)")
             XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "\(folder): one line: \(result.stderr)")
         }
+        // `run` and `report` fingerprint the folder first: the same checked header reader, not a trap.
+        let store = dir.appendingPathComponent("crafted.db").path
+        try Store(path: store).close()
+        let manifest = dir.appendingPathComponent("one.tsv").path
+        try "path\ttext\nclip.wav\thello\n".write(toFile: manifest, atomically: true, encoding: .utf8)
+        let crafted = dir.appendingPathComponent("header-length").path
+        for arguments in [
+            ["run", manifest, "--model", crafted, "--store", store],
+            ["report", "--store", store, "--model", crafted, "--samples", "1", "--out", dir.appendingPathComponent("r.html").path],
+        ] {
+            let result = try TestEnv.run(arguments)
+            XCTAssertEqual(result.status, 1, "\(arguments[0]): \(result.stderr)")
+            let lines = result.stderr.split(separator: "\n").filter { !$0.contains("OpenBLAS") }
+            XCTAssertEqual(lines.count, 1, "\(arguments[0]): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("malformed checkpoint: header length"), "\(arguments[0]): \(result.stderr)")
+        }
     }
 }

@@ -127,18 +127,26 @@ public final class Checkpoint: @unchecked Sendable {
         case .tensor(let name):
             return try stored(name)
         case .weightNorm(let magnitudeName, let directionName):
-            let direction = try stored(directionName)
+            // Folded a block of rows at a time, each block's direction released once read: the fold holds no more
+            // memory than the converted model's mapped weight. The folded values are checked instead of the inputs
+            // (a NaN or Inf in either reaches them).
+            let direction = try stored(directionName, checked: false)
             let magnitude = try stored(magnitudeName)
-            let rows = shape[0]
+            let rows = shape[0], rowLength = direction.count / max(1, rows)
             guard magnitude.count == rows else {
                 throw CheckpointError.shapeMismatch(magnitudeName, expected: [rows, 1, 1], found: magnitude.shape)
             }
             let folded = allocate(direction.count)
-            OriginalLayout.foldWeightNorm(
-                magnitude: magnitude.pointer, direction: direction.pointer, rows: rows, rowLength: direction.count / rows,
-                into: folded.baseAddress!)
+            let block = max(1, (1 << 20) / max(1, 4 * rowLength))
+            for first in stride(from: 0, to: rows, by: block) {
+                let count = min(block, rows - first)
+                OriginalLayout.foldWeightNorm(
+                    magnitude: magnitude.pointer + first, direction: direction.pointer + first * rowLength, rows: count,
+                    rowLength: rowLength, into: folded.baseAddress! + first * rowLength)
+                release(directionName, bytes: (4 * first * rowLength)..<(4 * (first + count) * rowLength))
+            }
             release(directionName)
-            return try finite(Weight(shape: shape, data: UnsafeBufferPointer(folded)), key)
+            return try finite(Weight(shape: shape, data: UnsafeBufferPointer(folded)), "\(directionName) (weight-norm fold)")
         case .attention(let fusedName, let part, let rope):
             let fused = try stored(fusedName)
             let rows = shape[0], cols = shape[1]
@@ -170,14 +178,16 @@ public final class Checkpoint: @unchecked Sendable {
         return buffer
     }
 
-    /// A stored tensor as F32: the mapping itself when it is aligned F32, else a widened copy.
-    private func stored(_ name: String) throws -> Weight {
+    /// A stored tensor as F32: the mapping itself when it is aligned F32, else a widened copy; `checked`: refused
+    /// when it holds a NaN or Inf.
+    private func stored(_ name: String, checked: Bool = true) throws -> Weight {
         guard let (file, entry) = index[name] else { throw CheckpointError.missingTensor(name, expected: []) }
         let count = entry.shape.reduce(1, *)
         let raw = file.bytes(of: entry)
         if entry.dtype == .f32, Int(bitPattern: raw) % MemoryLayout<Float>.alignment == 0 {
-            return try finite(
-                Weight(shape: entry.shape, data: UnsafeBufferPointer(start: raw.assumingMemoryBound(to: Float.self), count: count)), name)
+            let weight = Weight(
+                shape: entry.shape, data: UnsafeBufferPointer(start: raw.assumingMemoryBound(to: Float.self), count: count))
+            return checked ? try finite(weight, name) : weight
         }
         let buffer = allocate(count)
         switch entry.dtype {
@@ -188,7 +198,8 @@ public final class Checkpoint: @unchecked Sendable {
         case .bf16:
             for i in 0..<count { buffer[i] = HalfConversion.bf16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
         }
-        return try finite(Weight(shape: entry.shape, data: UnsafeBufferPointer(buffer)), name)
+        let weight = Weight(shape: entry.shape, data: UnsafeBufferPointer(buffer))
+        return checked ? try finite(weight, name) : weight
     }
 
     /// A NaN or Inf weight makes every code the same garbage; refuse the model instead.
@@ -199,9 +210,9 @@ public final class Checkpoint: @unchecked Sendable {
 
     /// Drops a tensor that was only an input to a copy from memory (its pages are read again from the file if needed):
     /// the original layout's folds must not cost more memory than the converted model's mapped weights.
-    private func release(_ name: String) {
+    private func release(_ name: String, bytes: Range<Int>? = nil) {
         guard let (file, entry) = index[name] else { return }
-        file.release(entry)
+        file.release(entry, bytes: bytes)
     }
 
     /// Index of the first NaN or Inf. x * 0 is 0 for every finite x and NaN otherwise, so one vector
@@ -226,6 +237,21 @@ public final class Checkpoint: @unchecked Sendable {
             start = end
         }
         return nil
+    }
+
+    /// Gives back the memory of every stored tensor that is not served as it is: inputs of a fold or split and tensors
+    /// no component read (the unused w2v-BERT layers, the decoder of an encoder-only load), whose pages the kernel
+    /// maps along with their neighbours'. Then the original layout costs no more than the converted model.
+    public func releaseUnservedTensors() {
+        var served = Set<String>()
+        for key in consumed {
+            switch layout == .transformers ? .tensor(key) : sources[key] {
+            case .tensor(let name)?: served.insert(name)
+            case .weightNorm(let magnitude, _)?: served.insert(magnitude)
+            case .attention?, nil: break
+            }
+        }
+        for (name, (file, entry)) in index where !served.contains(name) { file.release(entry) }
     }
 
     /// Keys under `prefixes` that no component asked for: a checkpoint for another architecture.

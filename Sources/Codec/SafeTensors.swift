@@ -96,12 +96,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
     }
 
-    /// Gives back the memory of the whole pages inside a tensor: the mapping is private and never written, so a
-    /// later read faults them in again from the file.
-    func release(_ entry: Entry) {
+    /// Gives back the memory of the whole pages inside `bytes` of a tensor (all of it by default): the mapping is
+    /// private and never written, so a later read faults them in again from the file.
+    func release(_ entry: Entry, bytes: Range<Int>? = nil) {
+        let range = bytes ?? 0..<entry.byteCount
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (entry.byteOffset + page - 1) / page * page
-        let end = (entry.byteOffset + entry.byteCount) / page * page
+        let start = (entry.byteOffset + range.lowerBound + page - 1) / page * page
+        let end = (entry.byteOffset + range.upperBound) / page * page
         guard end > start else { return }
         madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
     }

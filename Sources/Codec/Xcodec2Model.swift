@@ -169,6 +169,7 @@ public final class Xcodec2Model: @unchecked Sendable {
         if parts.contains(.decoder) { prefixes += ["acoustic_decoder.", "quantizer.project_out."] }
         let unexpected = checkpoint.unconsumedKeys(under: prefixes)
         if !unexpected.isEmpty { throw CheckpointError.unexpectedTensors(unexpected) }
+        checkpoint.releaseUnservedTensors()
     }
 
     /// The layout the weights were stored in.

@@ -52,7 +52,7 @@ final class ManifestTests: XCTestCase {
             [
                 "\(path):2: not a JSON object",
                 "\(path):3: no audio path (`audio_filepath`, `path`, `wav`, `audio`, `file` or `file_name`; --field audio=NAME names another)",
-                "\(path):4: contains a NUL character",
+                "\(path):4: contains a NUL character (in the transcript)",
             ])
     }
 

@@ -95,35 +95,72 @@ final class ArchiveReader {
 }
 
 /// Lines of a text file, streamed: LF or CRLF, a leading UTF-8 BOM dropped, and `.gz`, `.bz2`, `.xz` or `.zst`
-/// decompressed on the way. A line that is not valid UTF-8 comes as nil, for the caller to report by number.
+/// decompressed on the way. A line that is not valid UTF-8, or longer than `maxLineBytes` (whose bytes are passed
+/// over, never held), comes as such, for the caller to report by number. Linear in the input, however long a line.
 enum LineStream {
     static let compressedSuffixes = [".gz", ".bz2", ".xz", ".zst"]
+    /// No manifest line of any format comes near this (a Lhotse cut with its recording is a few KiB).
+    static let maxLineBytes = 16 << 20
+
+    enum Line {
+        case text(String)
+        case notUTF8
+        case tooLong(bytes: Int)
+
+        /// The text, or nil for a line that is not one.
+        var text: String? {
+            if case .text(let text) = self { return text }
+            return nil
+        }
+
+        /// Why it is not a line of text.
+        var problem: String? {
+            switch self {
+            case .text: return nil
+            case .notUTF8: return "not UTF-8 text"
+            case .tooLong(let bytes): return "a line of \(bytes) bytes, over the \(maxLineBytes >> 20) MiB a manifest line may have"
+            }
+        }
+    }
 
     static func isCompressed(_ path: String) -> Bool { compressedSuffixes.contains { path.lowercased().hasSuffix($0) } }
 
     /// `body` gets each line with its 1-based number; returning false stops the reading.
-    static func forEach(_ path: String, _ body: (Int, String?) throws -> Bool) throws {
+    static func forEach(_ path: String, _ body: (Int, Line) throws -> Bool) throws {
         var pending: [UInt8] = []
+        var scanned = 0  // pending[..<scanned] holds no newline
+        var overflow = 0  // bytes of the current line passed over once it was too long
         var number = 0
         var first = true
         func emit(_ line: ArraySlice<UInt8>) throws -> Bool {
+            number += 1
+            if overflow > 0 {
+                defer { overflow = 0 }
+                return try body(number, .tooLong(bytes: overflow + line.count))
+            }
             var line = line
             if first {
                 first = false
                 if line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
             }
             if line.last == 0x0D { line = line.dropLast() }
-            number += 1
-            return try body(number, String(validating: line, as: UTF8.self))
+            return try body(number, String(validating: line, as: UTF8.self).map(Line.text) ?? .notUTF8)
         }
-        /// Emits the complete lines of `pending`, keeping the unfinished tail.
+        /// Emits the complete lines of `pending`, keeping the unfinished tail (or counting it, once too long).
         func drain() throws -> Bool {
             var start = pending.startIndex
-            while let newline = pending[start...].firstIndex(of: 0x0A) {
+            while let newline = pending[max(start, scanned)...].firstIndex(of: 0x0A) {
                 if try !emit(pending[start..<newline]) { return false }
+                first = false
                 start = newline + 1
             }
             pending.removeSubrange(..<start)
+            scanned = pending.count
+            if pending.count > maxLineBytes {
+                overflow += pending.count
+                pending.removeAll(keepingCapacity: true)
+                scanned = 0
+            }
             return true
         }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
@@ -150,6 +187,6 @@ enum LineStream {
             }
         }
         // The last line when the file does not end with a newline (an empty one when it does is not a line).
-        if !pending.isEmpty { _ = try emit(pending[...]) }
+        if !pending.isEmpty || overflow > 0 { _ = try emit(pending[...]) }
     }
 }

@@ -12,22 +12,32 @@ import Foundation
 /// - Speaker and language come from the supervisions; `language`, `gender` and scalar `custom` fields of the
 ///   cut and its supervisions are kept as extra fields.
 enum LhotseCuts {
-    /// The first line of a JSONL file is a Lhotse manifest line of some kind.
-    static func looksLikeLhotse(_ path: String) -> Bool {
-        kind(ofFirstLineOf: path) != nil
+    /// The first parseable lines of a JSONL file are Lhotse manifest lines of some kind.
+    static func looksLikeLhotse(_ path: String) throws -> Bool {
+        try kind(ofFirstLinesOf: path) != nil
     }
 
-    /// "MonoCut" (any cut), "RecordingSet", "SupervisionSet" or "FeatureSet"; nil for other JSON.
-    static func kind(ofFirstLineOf path: String) -> String? {
-        var kind: String?
-        try? LineStream.forEach(path) { _, line in
-            guard let line, !line.isBlankLine else { return true }
-            if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] {
-                kind = Self.kind(of: object)
+    /// How many parseable lines decide a file's kind: one broken first line must not decide it.
+    static let linesToDetect = 20
+
+    /// "MonoCut" (any cut), "RecordingSet", "SupervisionSet" or "FeatureSet" from the first JSON objects of the file
+    /// (lines that are not one are passed over); nil for other JSON. Lines of several kinds are an error naming them.
+    static func kind(ofFirstLinesOf path: String) throws -> String? {
+        var kinds: [(line: Int, kind: String?)] = []
+        try? LineStream.forEach(path) { number, line in
+            guard let text = line.text, !text.isBlankLine else { return true }
+            if let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] {
+                kinds.append((number, Self.kind(of: object)))
             }
-            return false
+            return kinds.count < linesToDetect
         }
-        return kind
+        guard let first = kinds.first else { return nil }
+        if let other = kinds.first(where: { $0.kind != first.kind }) {
+            let name = { (kind: String?) in kind.map { "a Lhotse \($0) line" } ?? "a JSON line that is not Lhotse" }
+            throw ManifestError.mixedLines(
+                path, "line \(first.line) is \(name(first.kind)) but line \(other.line) is \(name(other.kind))")
+        }
+        return first.kind
     }
 
     static func kind(of object: [String: Any]) -> String? {
@@ -41,7 +51,7 @@ enum LhotseCuts {
     }
 
     static func read(_ path: String, _ options: ManifestOptions, _ sink: ManifestSink) throws {
-        if let kind = kind(ofFirstLineOf: path), kind != "MonoCut" { throw ManifestError.notCuts(path, kind) }
+        if let kind = try kind(ofFirstLinesOf: path), kind != "MonoCut" { throw ManifestError.notCuts(path, kind) }
         try Manifest.forEachParsedLine(path, sink) { number, line in
             let source = "\(path):\(number)"
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
@@ -63,6 +73,11 @@ enum LhotseCuts {
         guard let start = (cut["start"] as? NSNumber)?.doubleValue, let duration = (cut["duration"] as? NSNumber)?.doubleValue,
             start >= 0, duration > 0, start.isFinite, duration.isFinite
         else { return problem("`start` and `duration` must be seconds, start >= 0 and duration > 0") }
+        // Beyond this no recording exists, and sample counts at any rate would overflow.
+        guard start + duration <= Self.maxSeconds else {
+            return problem(
+                "`start` + `duration` is \(start + duration) s, past the \(Int(Self.maxSeconds)) s (115 days) a recording may last")
+        }
         guard let recording = cut["recording"] as? [String: Any] else {
             return problem("no inline `recording` (a cut of a lazily joined manifest?)")
         }
@@ -72,12 +87,15 @@ enum LhotseCuts {
         let sources = (recording["sources"] as? [[String: Any]]) ?? []
         guard !sources.isEmpty else { return problem("the recording has no `sources`") }
         let wanted: [Int]
-        if let one = cut["channel"] as? Int {
-            wanted = [one]
-        } else if let several = cut["channel"] as? [Int], !several.isEmpty {
-            wanted = several
-        } else {
-            wanted = [0]
+        switch cut["channel"] {
+        case nil, is NSNull: wanted = [0]
+        case let value?:
+            let values = (value as? [Any]) ?? [value]
+            let channels = values.compactMap(Self.channelNumber)
+            guard !values.isEmpty, channels.count == values.count else {
+                return problem("`channel` must be a channel number or a list of them, not \(Self.json(value))")
+            }
+            wanted = channels
         }
         // The source holding the cut's channels, and their places in that file.
         var picked: (path: String, channels: [Int], count: Int)?
@@ -126,6 +144,25 @@ enum LhotseCuts {
             text: texts.joined(separator: " "), speaker: speakers.first, fields: FieldMap.json(fields))
         entry.declaredDuration = duration
         return .success(entry)
+    }
+
+    /// A JSON value as it was written, for messages.
+    static func json(_ value: Any) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: [value], options: [.fragmentsAllowed]),
+            let text = String(data: data, encoding: .utf8)
+        else { return "\(value)" }
+        return String(text.dropFirst().dropLast())
+    }
+
+    /// Seconds no cut reaches: 10^7 (115 days).
+    static let maxSeconds = 1e7
+
+    /// A JSON channel number: a whole number from 0 to 1023 (not a string, a fraction or a boolean).
+    static func channelNumber(_ value: Any) -> Int? {
+        guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else { return nil }  // "c": a JSON boolean
+        let double = number.doubleValue
+        guard double.rounded() == double, (0...1023).contains(double) else { return nil }
+        return Int(double)
     }
 
     static func text(of supervision: [String: Any], _ choice: LhotseText) -> String? {

@@ -84,6 +84,7 @@ public enum ManifestError: Error, CustomStringConvertible {
     case duplicateID(String, first: String, second: String)
     case notCuts(String, String)
     case noMatch(String)
+    case mixedLines(String, String)
 
     public var description: String {
         switch self {
@@ -96,6 +97,7 @@ public enum ManifestError: Error, CustomStringConvertible {
         case let .notCuts(path, kind):
             return "\(path): a Lhotse \(kind) manifest, not cuts: pass the cuts (cuts*.jsonl.gz), which hold recordings and supervisions"
         case let .noMatch(pattern): return "\(pattern): no file matches"
+        case let .mixedLines(path, what): return "\(path): \(what); name the format with --manifest-format"
         }
     }
 }
@@ -119,13 +121,33 @@ struct ManifestSink {
     let entry: (ManifestEntry) throws -> Void
     let problem: (ManifestProblem) throws -> Void
 
+    /// No field of a real corpus comes near this; SQLite refuses a value of 1 GB and with it the whole ingest.
+    static let maxFieldBytes = 1 << 20
+
     func add(_ e: ManifestEntry) throws {
-        // SQLite's C-string binding would cut such a field at the NUL, silently; it is corruption anyway.
-        if (e.id + e.text + e.location.path + (e.location.member ?? "")).utf8.contains(0) {
-            try problem(ManifestProblem(source: e.source, reason: "contains a NUL character"))
+        if let reason = Self.refusal(of: e) {
+            try problem(ManifestProblem(source: e.source, reason: reason))
         } else {
             try entry(e)
         }
+    }
+
+    /// Why an entry cannot be stored as it is, the same for every format.
+    static func refusal(of e: ManifestEntry) -> String? {
+        let fields: [(String, String?)] = [
+            ("id", e.id), ("transcript", e.text), ("speaker", e.speaker), ("audio path", e.location.path),
+            ("audio member", e.location.member), ("fields", e.fields),
+        ]
+        for case let (name, value?) in fields {
+            if value.utf8.count > maxFieldBytes {
+                return "the \(name) has \(value.utf8.count) bytes, over the \(maxFieldBytes >> 20) MiB a field may have"
+            }
+            // SQLite's C-string binding would cut such a field at the NUL, silently; it is corruption anyway.
+            if value.utf8.contains(0) { return "contains a NUL character (in the \(name))" }
+        }
+        // Llasa cannot learn speech from an empty text.
+        if e.text.allSatisfy(\.isWhitespace) { return "empty transcript" }
+        return nil
     }
 
     func skip(_ source: String, _ reason: String) throws { try problem(ManifestProblem(source: source, reason: reason)) }
@@ -181,7 +203,7 @@ public enum Manifest {
         if name == "metadata.csv" { return .ljspeech }
         if name.hasSuffix(".txt") && TarShards.isShardList(path) { return .tar }
         let stem = LineStream.compressedSuffixes.first(where: name.hasSuffix).map { String(name.dropLast($0.count)) } ?? name
-        if stem.hasSuffix(".jsonl") || stem.hasSuffix(".json") { return LhotseCuts.looksLikeLhotse(path) ? .lhotse : .jsonl }
+        if stem.hasSuffix(".jsonl") || stem.hasSuffix(".json") { return try LhotseCuts.looksLikeLhotse(path) ? .lhotse : .jsonl }
         throw ManifestError.unknownFormat(path)
     }
 
@@ -269,11 +291,10 @@ public enum Manifest {
     /// Each line of `path` with its number; a line that is not UTF-8 becomes a problem, an empty one is skipped.
     static func forEachLine(_ path: String, _ sink: ManifestSink, _ body: (Int, String) throws -> Void) throws {
         try LineStream.forEach(path) { number, line in
-            guard let line else {
-                try sink.skip("\(path):\(number)", "not UTF-8 text")
-                return true
+            switch line {
+            case .text(let text): if !text.isBlankLine { try body(number, text) }
+            case .notUTF8, .tooLong: try sink.skip("\(path):\(number)", line.problem!)
             }
-            if !line.isBlankLine { try body(number, line) }
             return true
         }
     }
@@ -285,15 +306,15 @@ public enum Manifest {
         _ path: String, _ sink: ManifestSink, parse: @escaping @Sendable (Int, String) -> Result<ManifestEntry, ManifestProblem>
     ) throws {
         let threads = ProcessInfo.processInfo.activeProcessorCount
-        let batches = BoundedQueue<[(number: Int, line: String?)]>(capacity: 4)
+        let batches = BoundedQueue<[(number: Int, line: LineStream.Line)]>(capacity: 4)
         let readError = Mutex<Error?>(nil)
         let reader = WorkerThread(name: "tc-manifest") {
             do {
-                var batch: [(number: Int, line: String?)] = []
+                var batch: [(number: Int, line: LineStream.Line)] = []
                 batch.reserveCapacity(4096)
                 try LineStream.forEach(path) { number, line in
                     // Blank lines are skipped, as everywhere.
-                    if let line, line.isBlankLine { return true }
+                    if let text = line.text, text.isBlankLine { return true }
                     batch.append((number, line))
                     if batch.count < 4096 { return true }
                     defer { batch.removeAll(keepingCapacity: true) }
@@ -317,8 +338,8 @@ public enum Manifest {
                     for i in Swift.stride(from: part, to: batch.count, by: threads) {
                         let (number, line) = batch[i]
                         out.buffer[i] =
-                            line.map { parse(number, $0) }
-                            ?? .failure(ManifestProblem(source: "\(path):\(number)", reason: "not UTF-8 text"))
+                            line.text.map { parse(number, $0) }
+                            ?? .failure(ManifestProblem(source: "\(path):\(number)", reason: line.problem!))
                     }
                 }
             }

@@ -14,7 +14,9 @@ enum TarShards {
     static func isShardList(_ path: String) -> Bool {
         var names: [String] = []
         try? LineStream.forEach(path) { _, line in
-            if let line, !line.trimmingCharacters(in: .whitespaces).isEmpty { names.append(line.trimmingCharacters(in: .whitespaces)) }
+            if let line = line.text, !line.trimmingCharacters(in: .whitespaces).isEmpty {
+                names.append(line.trimmingCharacters(in: .whitespaces))
+            }
             return names.count < 3
         }
         return !names.isEmpty && names.allSatisfy(isShardName)
@@ -53,7 +55,12 @@ enum TarShards {
         var json: Data?
         var jsonMember: String?
         var text: String?
+        /// Why the key cannot be read, found while listing.
+        var problem: String?
     }
+
+    /// The .json and .txt members of a shard are read whole; the largest a real one has is a few KiB.
+    static let maxTextMemberBytes = 16 << 20
 
     /// Lists one shard: audio members are skipped (seeked over), the JSON and text members read. A damaged or
     /// cut-off shard gives the keys read before the damage and one problem naming where it stopped.
@@ -68,10 +75,18 @@ enum TarShards {
                 if keys[key] == nil { order.append(key) }
                 var parts = keys[key] ?? Key()
                 switch ext {
+                case _ where (ext == "json" || ext == "txt") && size > maxTextMemberBytes:
+                    // Passed over unread: a transcript or fields of that size is damage, and SQLite would refuse it.
+                    parts.problem = "\(member) has \(size) bytes, over the \(maxTextMemberBytes >> 20) MiB a .json or .txt member may have"
                 case "json":
                     parts.json = try reader.data(sizeHint: size)
                     parts.jsonMember = member
-                case "txt": parts.text = String(decoding: try reader.data(sizeHint: size), as: UTF8.self)
+                case "txt":
+                    guard let text = String(validating: try reader.data(sizeHint: size), as: UTF8.self) else {
+                        parts.problem = "\(member) is not UTF-8 text"
+                        break
+                    }
+                    parts.text = text
                 case _ where audioExtensions.contains(ext): parts.audio = parts.audio ?? member
                 default: break
                 }
@@ -85,6 +100,10 @@ enum TarShards {
         for key in order {
             let parts = keys[key]!
             let source = "\(shard):\(key)"
+            if let problem = parts.problem {
+                try sink.skip(source, problem)
+                continue
+            }
             guard let audio = parts.audio else {
                 try sink.skip(source, "no audio member (\(audioExtensions.sorted().joined(separator: ", ")))")
                 continue

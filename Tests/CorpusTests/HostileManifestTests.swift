@@ -1,0 +1,131 @@
+import Corpus
+import Foundation
+import XCTest
+
+/// Manifest attacks of the third hostile round: each is one problem naming the line and the cause, and the rest of
+/// the manifest is read.
+final class HostileManifestTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws { dir = TestEnv.temporaryDirectory("hostile-manifest") }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let path = dir.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// A MonoCut line over a 16 kHz mono recording, with `extra` merged into the cut.
+    func cut(_ id: String, start: Any = 0.5, duration: Any = 1.0, extra: [String: Any] = [:]) throws -> String {
+        var cut: [String: Any] = [
+            "id": id, "type": "MonoCut", "start": start, "duration": duration, "channel": 0,
+            "recording": [
+                "id": "rec", "sampling_rate": 16000, "num_samples": 1_600_000, "duration": 100.0, "channel_ids": [0, 1],
+                "sources": [["type": "file", "channels": [0, 1], "source": "rec.wav"]],
+            ],
+            "supervisions": [["id": "\(id)-s", "recording_id": "rec", "start": 0.0, "duration": 1.0, "text": "words of \(id)"]],
+        ]
+        cut.merge(extra) { $1 }
+        return String(decoding: try JSONSerialization.data(withJSONObject: cut, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    /// Item 1: a start or duration past any recording is a problem, not a trap in the sample arithmetic.
+    func testCutsPastAnyRecordingAreProblems() throws {
+        let path = try write(
+            "cuts.jsonl",
+            [try cut("huge-start", start: 5.8e14), try cut("huge-duration", duration: 1e300), try cut("ok")].joined(separator: "\n") + "\n"
+        )
+        let (entries, problems) = try Manifest.read(path)
+        XCTAssertEqual(entries.map(\.id), ["ok"])
+        XCTAssertEqual(problems.map(\.source), ["\(path):1", "\(path):2"])
+        XCTAssertTrue(problems.allSatisfy { $0.reason.contains("past the 10000000 s (115 days) a recording may last") }, "\(problems)")
+    }
+
+    /// Item 12: a channel that is not a whole channel number is refused, never read as channel 0.
+    func testAChannelThatIsNotANumberIsRefused() throws {
+        let lines = try [("string", "1" as Any), ("fraction", 1.5), ("huge", 1e20), ("boolean", true), ("list", [0, "1"])].map {
+            try cut($0.0, extra: ["channel": $0.1])
+        }
+        let path = try write(
+            "cuts.jsonl",
+            (lines + [try cut("one", extra: ["channel": 1]), try cut("both", extra: ["channel": [0, 1]])])
+                .joined(separator: "\n"))
+        let (entries, problems) = try Manifest.read(path)
+        XCTAssertEqual(entries.map(\.id), ["one", "both"])
+        XCTAssertEqual(entries.map(\.location.channels), [[1], [0, 1]])
+        XCTAssertEqual(
+            problems.map(\.reason),
+            ["\"1\"", "1.5", "1e+20", "true", "[0,\"1\"]"].map { "`channel` must be a channel number or a list of them, not \($0)" })
+    }
+
+    /// Item 5: one broken first line does not make a cuts file NeMo JSONL; lines of two kinds are named.
+    func testFormatDetectionUsesTheFirstParseableLines() throws {
+        let cuts = try write("cuts.jsonl", "{\"id\": \"broken\n" + [try cut("a"), try cut("b")].joined(separator: "\n") + "\n")
+        XCTAssertEqual(try Manifest.detect(cuts), .lhotse)
+        let (entries, problems) = try Manifest.read(cuts)
+        XCTAssertEqual(entries.map(\.id), ["a", "b"])
+        XCTAssertEqual(problems.map(\.description), ["\(cuts):1: not a JSON object"])
+
+        let mixed = try write("mixed.jsonl", try cut("a") + "\n{\"audio_filepath\": \"x.wav\", \"text\": \"nemo\"}\n")
+        XCTAssertThrowsError(try Manifest.detect(mixed)) { error in
+            XCTAssertEqual(
+                "\(error)",
+                "\(mixed): line 1 is a Lhotse MonoCut line but line 2 is a JSON line that is not Lhotse; name the format with --manifest-format"
+            )
+        }
+    }
+
+    /// Item 4: a line or field too large for the store is one problem; the lines around it are kept.
+    func testOversizedLinesAndFieldsAreProblems() throws {
+        let huge = String(repeating: "a", count: 17 << 20)
+        let long = String(repeating: "b", count: (1 << 20) + 1)
+        let path = try write(
+            "big.jsonl",
+            "{\"audio_filepath\": \"a.wav\", \"text\": \"first\"}\n{\"audio_filepath\": \"b.wav\", \"text\": \"\(huge)\"}\n"
+                + "{\"audio_filepath\": \"c.wav\", \"text\": \"\(long)\"}\n{\"audio_filepath\": \"d.wav\", \"text\": \"last\"}")
+        let (entries, problems) = try Manifest.read(path)
+        XCTAssertEqual(entries.map(\.id), ["a", "d"])
+        XCTAssertEqual(
+            problems.map(\.description),
+            [
+                "\(path):2: a line of \("{\"audio_filepath\": \"b.wav\", \"text\": \"\(huge)\"}".utf8.count) bytes, over the 16 MiB a manifest line may have",
+                "\(path):3: the transcript has \(long.utf8.count) bytes, over the 1 MiB a field may have",
+            ])
+    }
+
+    /// Item 10 and the one rule for transcripts: a NUL in the speaker, and an empty transcript, in every format.
+    func testNulInTheSpeakerAndEmptyTranscriptsAreProblemsEverywhere() throws {
+        let jsonl = try write(
+            "m.jsonl",
+            "{\"audio_filepath\": \"a.wav\", \"text\": \"ok\", \"speaker\": \"a\\u0000b\"}\n"
+                + "{\"audio_filepath\": \"b.wav\", \"text\": \"  \"}\n{\"audio_filepath\": \"c.wav\", \"text\": \"kept\"}\n")
+        let (entries, problems) = try Manifest.read(jsonl)
+        XCTAssertEqual(entries.map(\.id), ["c"])
+        XCTAssertEqual(
+            problems.map(\.description), ["\(jsonl):1: contains a NUL character (in the speaker)", "\(jsonl):2: empty transcript"])
+        let tsv = try write("m.tsv", "path\ttext\tspeaker\na.wav\tok\ta\u{0}b\nc.wav\tkept\tspk\n")
+        let fromTSV = try Manifest.read(tsv)
+        XCTAssertEqual(fromTSV.entries.map(\.id), ["c"])
+        XCTAssertEqual(fromTSV.problems.map(\.reason), ["contains a NUL character (in the speaker)"])
+    }
+
+    /// Item 11 and item 4 for tar shards: a `.txt` member that is not UTF-8, or too large, is a problem of its key.
+    func testTarTextMembersThatAreNotUTF8OrTooLargeAreProblems() throws {
+        let members = dir.appendingPathComponent("members")
+        try FileManager.default.createDirectory(at: members, withIntermediateDirectories: true)
+        for key in ["bad", "big", "good"] { try Data([0x52, 0x49, 0x46, 0x46]).write(to: members.appendingPathComponent("\(key).wav")) }
+        try Data([0x68, 0xFF, 0xFE, 0x69]).write(to: members.appendingPathComponent("bad.txt"))
+        try Data(repeating: 0x61, count: (16 << 20) + 1).write(to: members.appendingPathComponent("big.txt"))
+        try Data("a good transcript\n".utf8).write(to: members.appendingPathComponent("good.txt"))
+        let shard = dir.appendingPathComponent("shard.tar").path
+        try TestEnv.shell("cd '\(members.path)' && tar cf '\(shard)' bad.wav bad.txt big.wav big.txt good.wav good.txt")
+        let (entries, problems) = try Manifest.read(shard)
+        XCTAssertEqual(entries.map(\.id), ["good"])
+        XCTAssertEqual(
+            problems.map(\.description),
+            [
+                "\(shard):bad: bad.txt is not UTF-8 text",
+                "\(shard):big: big.txt has \((16 << 20) + 1) bytes, over the 16 MiB a .json or .txt member may have",
+            ])
+    }
+}

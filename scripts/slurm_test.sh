@@ -80,22 +80,22 @@ sinfo
 
 start=$(date +%s)
 model=$repo/Tests/CodecTests/Fixtures/models/tiny-a
-"$bin" slurm --manifest manifests/sample/LibriSpeech --model "$model" --out "$work/job" --tasks 3 --cpus-per-task 1 \
+"$bin" slurm --manifest manifests/sample/LibriSpeech --model "$model" --out "$work/my job" --tasks 3 --cpus-per-task 1 \
   --mem-per-cpu 500M --time 10:00
-bash "$work/job/submit.sh"
+bash "$work/my job/submit.sh"
 for _ in $(seq 300); do
   [ -z "$(squeue -h 2>/dev/null)" ] && break
   sleep 1
 done
 "$bin" run manifests/sample/LibriSpeech --model "$model" --store "$work/whole.db" 2>/dev/null
-if diff <("$bin" dump --store "$work/whole.db" | sort) <("$bin" dump --store "$work/job/merged.db" | sort) >/dev/null; then
-  merged=$("$bin" status --store "$work/job/merged.db" --json)
+if diff <("$bin" dump --store "$work/whole.db" | sort) <("$bin" dump --store "$work/my job/merged.db" | sort) >/dev/null; then
+  merged=$("$bin" status --store "$work/my job/merged.db" --json)
   echo "slurm test passed in $(( $(date +%s) - start )) s: 3-task array and merge equal the unsharded run ($merged)"
   cleanup
   rm -rf "$work"
 else
-  echo "slurm test FAILED; logs in $work/job/logs and $work/log" >&2
-  tail -n 20 "$work"/job/logs/* "$work"/log/* >&2 || true
+  echo "slurm test FAILED; logs in $work/my job/logs and $work/log" >&2
+  tail -n 20 "$work/my job"/logs/* "$work"/log/* >&2 || true
   trap - EXIT; cleanup
   exit 1
 fi

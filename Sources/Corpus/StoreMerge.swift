@@ -2,6 +2,20 @@ import Foundation
 import GRDB
 
 extension Store {
+    /// Attaches a store read-only as `source`: on a read-only mount (no `-shm` can be made) as an immutable file,
+    /// as `Store(access: .read)` opens it.
+    static func attach(_ path: String, _ db: Database) throws {
+        let uri = URL(fileURLWithPath: path).standardizedFileURL.absoluteString
+        do {
+            try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [uri + "?mode=ro"])
+            _ = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM source.sqlite_master")
+        } catch let error as DatabaseError where [.SQLITE_READONLY, .SQLITE_CANTOPEN].contains(error.resultCode) {
+            try? db.execute(sql: "DETACH DATABASE source")
+            guard !FileManager.default.fileExists(atPath: path + "-wal") else { throw error }
+            try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [uri + "?immutable=1"])
+        }
+    }
+
     public struct MergeCounts: Sendable {
         public var added = 0, completed = 0, unchanged = 0
     }
@@ -15,7 +29,7 @@ extension Store {
             id: try source.info("model_id") ?? "?", fingerprint: fingerprint, revision: try source.info("model_revision"),
             layout: try source.info("model_layout"))
         return try pool.writeWithoutTransaction { db in
-            try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [source.path])
+            try Self.attach(source.path, db)
             defer { try? db.execute(sql: "DETACH DATABASE source") }
             var counts = MergeCounts()
             try db.inTransaction {

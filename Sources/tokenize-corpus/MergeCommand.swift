@@ -15,14 +15,41 @@ struct MergeCommand: ParsableCommand {
     @Option(help: "The store to merge into (created if missing).") var into: String
 
     func run() throws {
-        let sources = try stores.map { try Store(path: $0, access: .read) }
+        // A rerun of `merge task-*.db --into all.db` may list the target among the sources: it is skipped, by file.
+        let targetID = Self.fileID(into)
+        var paths: [String] = []
+        for path in stores {
+            if let id = Self.fileID(path), id == targetID {
+                FileHandle.standardError.write(Data("\(path): the target itself; skipped\n".utf8))
+            } else if !paths.contains(where: { Self.fileID($0).map { $0 == Self.fileID(path) } ?? false }) {
+                paths.append(path)
+            }
+        }
+        let sources = try paths.map { try Store(path: $0, access: .read) }
+        let existed = FileManager.default.fileExists(atPath: into)
         let target = try Store(path: into)
-        defer { try? target.close() }  // on the main thread, before exit
+        do {
+            try merge(sources, into: target)
+            try target.close()
+        } catch {
+            try? target.close()
+            // A merge that failed leaves no new store behind (an existing one keeps what its transactions committed).
+            if !existed { for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: into + suffix) } }
+            throw error
+        }
+    }
+
+    func merge(_ sources: [Store], into target: Store) throws {
         // Check every model before writing anything.
         var fingerprints: [String: String] = [:]
         if let own = try target.info("model_fingerprint") { fingerprints[own] = into }
+        var withModel: [Store] = []
         for source in sources {
-            guard let fingerprint = try source.info("model_fingerprint") else { continue }
+            guard let fingerprint = try source.info("model_fingerprint") else {
+                FileHandle.standardError.write(
+                    Data("\(source.path): no model and no encoded rows (a store made by ingest?); skipped\n".utf8))
+                continue
+            }
             if let other = fingerprints.first(where: { $0.key != fingerprint }) {
                 throw CommandFailure(
                     "\(source.path) was made with model \(try source.info("model_id") ?? "?") "
@@ -30,13 +57,22 @@ struct MergeCommand: ParsableCommand {
                 )
             }
             fingerprints[fingerprint] = source.path
+            withModel.append(source)
         }
-        for source in sources {
+        guard !withModel.isEmpty else { throw CommandFailure("nothing merged into \(into): no source holds encoded rows") }
+        for source in withModel {
             let counts = try target.merge(from: source)
             FileHandle.standardError.write(
                 Data("\(source.path): \(counts.added) added, \(counts.completed) completed, \(counts.unchanged) already there\n".utf8))
         }
         let status = try target.status()
         FileHandle.standardError.write(Data("\(into): \(status.done) done, \(status.failed) failed, \(status.pending) pending\n".utf8))
+    }
+
+    /// The file behind a path (device and inode), so that another spelling or a link of the target is recognised.
+    static func fileID(_ path: String) -> [UInt64]? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return [UInt64(info.st_dev), UInt64(info.st_ino)]
     }
 }

@@ -29,13 +29,37 @@ struct SlurmCommand: ParsableCommand {
         guard !manifest.isEmpty else { throw ValidationError("--manifest is required") }
     }
 
+    /// A path in an #SBATCH directive: double-quoted (Slurm takes quoted values), `%` doubled (a filename pattern
+    /// would replace it).
+    static func directivePath(_ path: String) -> String { "\"" + path.replacingOccurrences(of: "%", with: "%%") + "\"" }
+
     static func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
     static func absolute(_ path: String) -> String {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
+    /// Refuses values that cannot go into a job script, in one line.
+    func checkScriptValues() throws {
+        // Every value lands in a script: a control character could end a directive or start a command.
+        let values =
+            [("--out", out), ("--model", model.model), ("--time", time), ("--mem-per-cpu", memPerCpu)]
+            + manifest.map { ("--manifest", $0) } + (partition.map { [("--partition", $0)] } ?? [])
+            + options.arguments.map { ("a run option", $0) }
+        for (name, value) in values where value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw CommandFailure("\(name) \(value.debugDescription) holds a control character; it cannot go into a job script")
+        }
+        for (name, value) in [("--out", out)] where value.contains("\"") {
+            throw CommandFailure("\(name) \(value.debugDescription) holds a double quote, which an #SBATCH path cannot")
+        }
+        for (name, value) in [("--time", time), ("--mem-per-cpu", memPerCpu)] + (partition.map { [("--partition", $0)] } ?? [])
+        where value.contains(where: { $0.isWhitespace || $0 == "\"" || $0 == "'" }) {
+            throw CommandFailure("\(name) \(value.debugDescription) holds a space or a quote, which Slurm does not take there")
+        }
+    }
+
     func run() throws {
+        try checkScriptValues()
         let dir = Self.absolute(out)
         let fm = FileManager.default
         try fm.createDirectory(atPath: dir + "/stores", withIntermediateDirectories: true)
@@ -54,7 +78,7 @@ struct SlurmCommand: ParsableCommand {
             #SBATCH --cpus-per-task=\(cpusPerTask)
             #SBATCH --mem-per-cpu=\(memPerCpu)
             #SBATCH --time=\(time)
-            #SBATCH --output=\(dir)/logs/task-%a.log
+            #SBATCH --output=\(Self.directivePath(dir + "/logs/").dropLast())task-%a.log"
             #SBATCH --open-mode=append
             #SBATCH --requeue
 
@@ -74,7 +98,7 @@ struct SlurmCommand: ParsableCommand {
             #SBATCH --job-name=tokenize-corpus-merge
             #SBATCH --cpus-per-task=1
             #SBATCH --time=\(time)
-            #SBATCH --output=\(dir)/logs/merge.log
+            #SBATCH --output=\(Self.directivePath(dir + "/logs/merge.log"))
             #SBATCH --open-mode=append
 
             """

@@ -54,6 +54,63 @@ final class ShardMergeTests: XCTestCase {
         let refused = try TestEnv.run(["merge", a, other, "--into", dir.appendingPathComponent("n.db").path])
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderr.contains("was made with model"), refused.stderr)
+        // A refused or failed merge leaves no new store behind (item 8 of the third hostile round).
+        for name in ["m.db", "n.db"] {
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(name) }
+            XCTAssertEqual(leftovers, [], "a failed merge left \(leftovers)")
+        }
+    }
+
+    /// The target among the sources (a rerun over a glob that matches it) is skipped by name; a store without a model
+    /// merges nothing and says so; nothing merged from any source is an error.
+    func testTheTargetAndStoresWithoutAModelAreSkippedByName() throws {
+        let dir = TestEnv.temporaryDirectory("merge-skips")
+        let manifest = try TestEnv.syntheticCorpus(in: dir, count: 2)
+        let task = dir.appendingPathComponent("task-0.db").path
+        XCTAssertEqual(try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", task]).status, 0)
+        let all = dir.appendingPathComponent("task-all.db").path
+        XCTAssertEqual(try TestEnv.run(["merge", task, "--into", all]).status, 0)
+        let rerun = try TestEnv.run(["merge", task, all, "--into", dir.path + "/./task-all.db"])
+        XCTAssertEqual(rerun.status, 0, rerun.stderr)
+        XCTAssertTrue(rerun.stderr.contains("\(all): the target itself; skipped"), rerun.stderr)
+        XCTAssertEqual(try Store(path: all, access: .read).status().done, 2)
+
+        let ingested = dir.appendingPathComponent("ingested.db").path
+        XCTAssertEqual(try TestEnv.run(["ingest", manifest, "--store", ingested]).status, 0)
+        let empty = dir.appendingPathComponent("from-ingest.db").path
+        let nothing = try TestEnv.run(["merge", ingested, "--into", empty])
+        XCTAssertEqual(nothing.status, 1, nothing.stderr)
+        XCTAssertTrue(nothing.stderr.contains("\(ingested): no model and no encoded rows (a store made by ingest?); skipped"))
+        XCTAssertTrue(nothing.stderr.contains("nothing merged into \(empty): no source holds encoded rows"), nothing.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: empty))
+        let itself = try TestEnv.run(["merge", all, "--into", all])
+        XCTAssertEqual(itself.status, 1, itself.stderr)
+        XCTAssertEqual(try Store(path: all, access: .read).status().done, 2, "the target is untouched")
+    }
+
+    /// A source on a read-only mount merges as `status` reads it (needs root for the bind mount).
+    func testASourceOnAReadOnlyMountMerges() throws {
+        let dir = TestEnv.temporaryDirectory("merge-readonly")
+        let manifest = try TestEnv.syntheticCorpus(in: dir, count: 2)
+        let source = dir.appendingPathComponent("src")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        let store = source.appendingPathComponent("task.db").path
+        XCTAssertEqual(try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", store]).status, 0)
+        try? FileManager.default.removeItem(atPath: store + ".lock")
+        let mounted = dir.appendingPathComponent("ro")
+        try FileManager.default.createDirectory(at: mounted, withIntermediateDirectories: true)
+        do {
+            try TestEnv.shell("mount --bind '\(source.path)' '\(mounted.path)' && mount -o remount,ro,bind '\(mounted.path)'")
+        } catch {
+            throw XCTSkip("no read-only bind mount here (needs root): \(error)")
+        }
+        defer { try? TestEnv.shell("umount '\(mounted.path)'") }
+        let readOnly = mounted.appendingPathComponent("task.db").path
+        XCTAssertEqual(try TestEnv.run(["status", "--store", readOnly]).status, 0)
+        let target = dir.appendingPathComponent("merged.db").path
+        let merge = try TestEnv.run(["merge", readOnly, "--into", target])
+        XCTAssertEqual(merge.status, 0, merge.stderr)
+        XCTAssertEqual(try TestEnv.run(["dump", "--store", target]).stdout, try TestEnv.run(["dump", "--store", store]).stdout)
     }
 }
 
@@ -78,5 +135,29 @@ final class SlurmScriptTests: XCTestCase {
         let words = command.split(separator: " ").map { $0.replacingOccurrences(of: "'", with: "") }
         XCTAssertEqual(Array(words.drop { $0 != "--workers" }.dropFirst(2)), given)
         XCTAssertTrue(words.contains("/data/m.tsv") && words.contains("auto"), command)
+    }
+
+    /// Paths in #SBATCH directives are quoted (`%` doubled), and a control character is refused before any script is
+    /// written (item 6 of the third hostile round).
+    func testPathsInDirectivesAreQuotedAndControlCharactersRefused() throws {
+        let dir = TestEnv.temporaryDirectory("slurm-quoting").appendingPathComponent("my 100% job")
+        let result = try TestEnv.run([
+            "slurm", "--manifest", "/data/m.tsv", "--model", TestEnv.tinyModel, "--out", dir.path, "--tasks", "2",
+        ])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let array = try String(contentsOf: dir.appendingPathComponent("tokenize.sbatch"), encoding: .utf8)
+        let escaped = dir.path.replacingOccurrences(of: "%", with: "%%")
+        XCTAssertTrue(array.contains("#SBATCH --output=\"\(escaped)/logs/task-%a.log\"\n"), array)
+        let merge = try String(contentsOf: dir.appendingPathComponent("merge.sbatch"), encoding: .utf8)
+        XCTAssertTrue(merge.contains("#SBATCH --output=\"\(escaped)/logs/merge.log\"\n"), merge)
+
+        let injected = TestEnv.temporaryDirectory("slurm-injection").path + "/out\nrm -rf ~"
+        let refused = try TestEnv.run([
+            "slurm", "--manifest", "/data/m.tsv", "--model", TestEnv.tinyModel, "--out", injected, "--tasks", "2",
+        ])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertEqual(
+            refused.stderr, "Error: --out \(injected.debugDescription) holds a control character; it cannot go into a job script\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: injected))
     }
 }

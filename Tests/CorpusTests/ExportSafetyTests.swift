@@ -167,4 +167,37 @@ final class ExportSafetyTests: XCTestCase {
         XCTAssertEqual(last.status, 0, last.stderr)
         XCTAssertEqual(try seedOfCompleteExport(), 99)
     }
+
+    /// A kill at each step of publishing (where one `kill -9` in 25 or 80 landed): the next export recognises what was
+    /// left, runs, and `--out` holds it, with no staging folder and no marker left (third hostile round, item 9).
+    func testAnExportKilledWhilePublishingIsFollowedByAWholeOne() throws {
+        let dir = TestEnv.temporaryDirectory("export-publish")
+        let manifest = try TestEnv.syntheticCorpus(in: dir, count: 4)
+        let store = dir.appendingPathComponent("s.db").path
+        XCTAssertEqual(try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", store]).status, 0)
+        for (index, point) in ["publish", "exchanged", "published"].enumerated() {
+            let out = dir.appendingPathComponent("out\(index)").path
+            for existing in [false, true] {
+                if existing { XCTAssertEqual(try export(store, out, ["--seed", "1"]).status, 0) }
+                var environment = ProcessInfo.processInfo.environment
+                environment["TOKENIZE_CORPUS_EXPORT_CRASH"] = point
+                let killed = try TestEnv.run(
+                    [
+                        "export", "--overflow", "truncate", "--store", store, "--tokenizer", tokenizer, "--format", "llasa", "--out", out,
+                        "--seed", "2",
+                    ],
+                    environment: environment)
+                if point != "exchanged" || existing { XCTAssertEqual(killed.status, SIGKILL, "\(point): it was not killed there") }
+                let next = try export(store, out, ["--seed", "3"])
+                XCTAssertEqual(next.status, 0, "\(point), over an export: \(existing): \(next.stderr)")
+                let info =
+                    try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/export_info.json")))
+                    as! [String: Any]
+                XCTAssertEqual(info["seed"] as? Int, 3)
+                XCTAssertFalse(FileManager.default.fileExists(atPath: out + ".export-partial"), point)
+                XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/.tokenize-corpus-export"), point)
+                try FileManager.default.removeItem(atPath: out)
+            }
+        }
+    }
 }

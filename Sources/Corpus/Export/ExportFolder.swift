@@ -85,11 +85,13 @@ struct ExportFolder {
 
     func path(_ name: String) -> String { (staging as NSString).appendingPathComponent(name) }
 
-    /// Makes the staged export the content of `--out`.
+    /// Makes the staged export the content of `--out`. The staging marker stays in the staged folder until it is in
+    /// place, so a kill at any moment leaves either a marked staging folder (cleared by the next export) or `--out`
+    /// complete, perhaps with the marker, which the next export also recognises.
     func publish() throws {
         let fm = FileManager.default
-        try? fm.removeItem(atPath: path(Self.stagingMarker))
         syncFolder(staging)
+        Self.crashPoint("publish")
         switch target {
         case .absentOrEmpty:
             // rename(2) replaces an empty folder in one step.
@@ -103,6 +105,7 @@ struct ExportFolder {
                 throw ExportError("\(out): cannot write in the previous export (\(String(cString: strerror(errno))))")
             }
             if Self.exchange(staging, out) {
+                Self.crashPoint("exchanged")
                 // `staging` now holds the previous export.
                 try fm.removeItem(atPath: staging)
             } else {
@@ -115,13 +118,23 @@ struct ExportFolder {
             }
         case .otherFiles:
             // Only the files this export wrote are moved in (replacing files of the same name); nothing else is touched.
-            for name in try fm.contentsOfDirectory(atPath: staging).sorted() where name != "export_info.json" {
+            for name in try fm.contentsOfDirectory(atPath: staging).sorted() where name != "export_info.json" && name != Self.stagingMarker
+            {
                 try move(name)
             }
             try move("export_info.json")
             try fm.removeItem(atPath: staging)
+            return syncFolder(out)
         }
+        Self.crashPoint("published")
+        try? fm.removeItem(atPath: (out as NSString).appendingPathComponent(Self.stagingMarker))
         syncFolder((out as NSString).deletingLastPathComponent.isEmpty ? "." : (out as NSString).deletingLastPathComponent)
+    }
+
+    /// Kills the process at a named step of `publish` when TOKENIZE_CORPUS_EXPORT_CRASH names it: the tests' way to
+    /// stop an export exactly where a `kill -9` would land once in many tries.
+    static func crashPoint(_ name: String) {
+        if ProcessInfo.processInfo.environment["TOKENIZE_CORPUS_EXPORT_CRASH"] == name { kill(getpid(), SIGKILL) }
     }
 
     /// Removes the staging folder of a failed export.

@@ -128,4 +128,23 @@ final class HostileManifestTests: XCTestCase {
                 "\(shard):big: big.txt has \((16 << 20) + 1) bytes, over the 16 MiB a .json or .txt member may have",
             ])
     }
+
+    /// Item 13: a cut past the end of an MP3 gives the real length, or says it is not known before decoding.
+    func testACutPastTheEndOfAnMP3SaysWhereTheRecordingEnds() throws {
+        let wav = dir.appendingPathComponent("two.wav").path, mp3 = dir.appendingPathComponent("two.mp3").path
+        try AudioWriter.write(SyntheticSpeech.generate(seconds: 2), sampleRate: 16000, to: wav, sample: .pcm16)
+        try TestEnv.shell("sox '\(wav)' '\(mp3)'")
+        XCTAssertThrowsError(try AudioFile.read(AudioLocation(path: mp3, segment: AudioSegment(start: 5, duration: 1)))) { error in
+            XCTAssertEqual(
+                "\(error)",
+                "\(mp3): the segment ends at 6.000 s, after the recording's end (an MP3, whose length is not known before "
+                    + "decoding it, ends before the segment starts)")
+        }
+        XCTAssertThrowsError(try AudioFile.read(AudioLocation(path: mp3, segment: AudioSegment(start: 1, duration: 2)))) { error in
+            let decoded = try? AudioFile.read(mp3)
+            let length = String(format: "%.3f", Double(decoded?.samples.count ?? 0) / 16000)
+            XCTAssertEqual("\(error)", "\(mp3): the segment ends at 3.000 s, after the recording's end at \(length) s")
+            XCTAssertNotEqual(length, "0.000")
+        }
+    }
 }

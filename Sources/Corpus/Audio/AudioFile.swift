@@ -12,7 +12,7 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
     case notRegularFile(String, String)
     case nonFinite(String, frame: Int, seconds: Double, value: Float)
     case tooLong(String, seconds: Double, limit: Double, atLeast: Bool)
-    case segmentOutside(String, endsAt: Double, fileSeconds: Double)
+    case segmentOutside(String, endsAt: Double, fileSeconds: Double?)
     case noSuchChannel(String, channel: Int, channels: Int)
 
     public var description: String {
@@ -34,9 +34,10 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
                 "\(path): too long: \(atLeast ? "more than " : "")\(String(format: "%.1f", seconds)) s "
                 + "exceeds --max-duration \(String(format: "%g", limit)) s"
         case let .segmentOutside(name, endsAt, fileSeconds):
-            return
-                "\(name): the segment ends at \(String(format: "%.3f", endsAt)) s, after the recording's end at "
-                + "\(String(format: "%.3f", fileSeconds)) s"
+            let end =
+                fileSeconds.map { "at \(String(format: "%.3f", $0)) s" }
+                ?? "(an MP3, whose length is not known before decoding it, ends before the segment starts)"
+            return "\(name): the segment ends at \(String(format: "%.3f", endsAt)) s, after the recording's end \(end)"
         case let .noSuchChannel(name, channel, channels):
             return "\(name): channel \(channel) asked for, the file has \(channels) channel(s)"
         }

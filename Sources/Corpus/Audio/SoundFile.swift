@@ -117,7 +117,8 @@ public final class SoundFile {
             throw AudioError.tooLong(name, seconds: Double(count) / Double(rate), limit: maxSeconds, atLeast: false)
         }
         guard count > 0 else { throw AudioError.empty(name) }
-        let fileSeconds = Double(declaredFrames ?? 0) / Double(rate)
+        // An MP3's length is not known before decoding it to the end: then the message says so.
+        let fileSeconds = declaredFrames.map { Double($0) / Double(rate) }
         if let declaredFrames, offset >= declaredFrames {
             throw AudioError.segmentOutside(name, endsAt: segment.start + segment.duration, fileSeconds: fileSeconds)
         }
@@ -174,7 +175,8 @@ public final class SoundFile {
         let missing = count - samples.count
         let allowed = Int((0.5 * Double(rate)).rounded(.up))
         guard missing <= allowed, samples.count >= 2 else {
-            let fileSeconds = Double(declaredFrames ?? 0) / Double(rate)
+            // The samples read end where the recording does: its real length, whatever the header said.
+            let fileSeconds = Double(segment.frames(rate: rate).offset + samples.count) / Double(rate)
             throw AudioError.segmentOutside(name, endsAt: segment.start + segment.duration, fileSeconds: fileSeconds)
         }
         var padded = samples

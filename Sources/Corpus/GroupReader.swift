@@ -45,14 +45,21 @@ struct GroupReader {
         var stopped = false
         var shardError: Error?
         do {
-            try TarShards.forEachMember(shard, wanted: Set(byMember.keys)) { member, data in
+            try TarShards.forEachMember(shard, wanted: Set(byMember.keys), maxBytes: Self.maxMemberBytes(seconds: maxDuration)) {
+                member, data in
                 if StopSignal.requested { return false }
                 reached.insert(member)
                 for index in byMember[member]! {
                     let item = items[index]
                     do {
-                        let bytes = try data.mapError { AudioError.unreadable(item.location.description, "cannot read the member: \($0)") }
-                            .get()
+                        let bytes = try data.mapError { error -> Error in
+                            if let large = error as? TarShards.MemberTooLarge {
+                                return AudioError.tooLong(
+                                    item.location.description, seconds: Double(large.bytes) / Double(Self.maxBytesPerSecond),
+                                    limit: maxDuration, atLeast: true)
+                            }
+                            return AudioError.unreadable(item.location.description, "cannot read the member: \(error)")
+                        }.get()
                         let audio = try SoundFile(data: bytes, name: item.location.description).read(
                             channels: item.location.channels, targetRate: targetRate, maxSeconds: maxDuration)
                         if !deliver(item, audio) {
@@ -79,6 +86,15 @@ struct GroupReader {
             }
         }
         return true
+    }
+
+    /// The most bytes a second of audio takes in any format read here: 8 channels of 32-bit samples at 192 kHz.
+    static let maxBytesPerSecond = 8 * 4 * 192_000
+
+    /// The largest tar member that can hold audio within `seconds`: larger ones are refused unread.
+    static func maxMemberBytes(seconds: Double) -> Int {
+        let bytes = seconds * Double(maxBytesPerSecond) + Double(1 << 20)
+        return bytes < Double(Int.max / 2) ? Int(bytes) : Int.max / 2
     }
 
     /// Checks the decoded length and passes the audio on; false when the encoders are gone.

@@ -14,9 +14,18 @@ struct CodesCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOption
 
+    @Option(
+        name: .customLong("max-duration"),
+        help: "Longer audio is refused (seconds), as `run` refuses it: a whole file is held in memory while it is encoded.")
+    var maxDuration: Double = 60
+
+    func validate() throws {
+        guard maxDuration > 0 else { throw ValidationError("--max-duration must be positive") }
+    }
+
     func run() throws {
         let codec = try model.load(.encoder)
-        let decoded = try AudioFile.read(audio, targetRate: codec.sampleRate)
+        let decoded = try AudioFile.read(audio, targetRate: codec.sampleRate, maxSeconds: maxDuration)
         let workspace = Workspace(threads: ProcessInfo.processInfo.activeProcessorCount)
         let codes = try codec.encode(decoded.samples, workspace: workspace)
         print(

@@ -147,4 +147,46 @@ final class HostileManifestTests: XCTestCase {
             XCTAssertNotEqual(length, "0.000")
         }
     }
+
+    /// Item 3: a tar member larger than any audio within --max-duration is refused before it is read into memory (a
+    /// 300 MB sparse WAV in a 300 KB .tar.gz), and the shard's other members are encoded.
+    func testAHugeTarMemberIsRefusedUnread() throws {
+        let members = dir.appendingPathComponent("members")
+        try FileManager.default.createDirectory(at: members, withIntermediateDirectories: true)
+        try AudioWriter.write(SyntheticSpeech.generate(seconds: 1), sampleRate: 16000, to: members.appendingPathComponent("ok.wav").path)
+        let bytes = 300 << 20
+        var header = Data("RIFF".utf8)
+        func le32(_ v: Int) { withUnsafeBytes(of: UInt32(v).littleEndian) { header.append(contentsOf: $0) } }
+        func le16(_ v: Int) { withUnsafeBytes(of: UInt16(v).littleEndian) { header.append(contentsOf: $0) } }
+        le32(36 + bytes)
+        header += Data("WAVEfmt ".utf8)
+        le32(16); le16(1); le16(1); le32(16000); le32(32000); le16(2); le16(16)
+        header += Data("data".utf8)
+        le32(bytes)
+        let big = members.appendingPathComponent("big.wav").path
+        try header.write(to: URL(fileURLWithPath: big))
+        XCTAssertEqual(truncate(big, off_t(header.count + bytes)), 0)
+        // `codes` takes the same limit, from the header (it held a 17 h WAV whole before).
+        let codes = try TestEnv.run(["codes", big, "--model", TestEnv.tinyModel])
+        XCTAssertEqual(codes.status, 1)
+        XCTAssertEqual(codes.stderr, "Error: \(big): too long: 9830.4 s exceeds --max-duration 60 s\n")
+        for key in ["ok", "big"] { try Data("the \(key) one\n".utf8).write(to: members.appendingPathComponent("\(key).txt")) }
+        let shard = dir.appendingPathComponent("shard.tar.gz").path
+        try TestEnv.shell("cd '\(members.path)' && tar czf '\(shard)' big.wav big.txt ok.wav ok.txt")
+        let store = dir.appendingPathComponent("s.db").path
+        // The child's peak RSS, from its parent's rusage: python3 runs it.
+        let measured = try TestEnv.run(
+            [
+                "-c",
+                "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]).returncode; "
+                    + "print(r, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
+                TestEnv.binary, "run", shard, "--model", TestEnv.tinyModel, "--store", store, "--max-duration", "2", "--workers", "1",
+            ], executable: "/usr/bin/python3")
+        let words = measured.stdout.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        XCTAssertEqual(words.first, 0, measured.stderr)
+        XCTAssertLessThan(words.last ?? .max, 200_000, "peak RSS \(words.last ?? 0) KiB: the member was held in memory")
+        let failures = try TestEnv.run(["failures", "--store", store]).stdout
+        XCTAssertTrue(failures.contains("\(shard):big.wav: too long: more than"), failures)
+        XCTAssertEqual(try Store(path: store, access: .read).status().done, 1)
+    }
 }

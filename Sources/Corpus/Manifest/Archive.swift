@@ -72,14 +72,16 @@ final class ArchiveReader {
         }
     }
 
-    /// The current member's bytes, all of them or an error (a member cut off by the end of the archive).
-    func data(sizeHint: Int) throws -> Data {
-        var data = Data(capacity: max(0, min(sizeHint, 1 << 28)))
+    /// The current member's bytes, all of them or an error (a member cut off by the end of the archive); nil once
+    /// they pass `limit` (the rest is skipped by the next `nextFile`).
+    func data(sizeHint: Int, limit: Int = .max) throws -> Data? {
+        var data = Data(capacity: max(0, min(sizeHint, limit, 1 << 28)))
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = buffer.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
             if n == 0 { break }
             guard n > 0 else { throw ArchiveError(description: lastError) }
+            if data.count + n > limit { return nil }
             data.append(buffer, count: n)
         }
         return data

@@ -79,10 +79,10 @@ enum TarShards {
                     // Passed over unread: a transcript or fields of that size is damage, and SQLite would refuse it.
                     parts.problem = "\(member) has \(size) bytes, over the \(maxTextMemberBytes >> 20) MiB a .json or .txt member may have"
                 case "json":
-                    parts.json = try reader.data(sizeHint: size)
+                    parts.json = try reader.data(sizeHint: size)!
                     parts.jsonMember = member
                 case "txt":
-                    guard let text = String(validating: try reader.data(sizeHint: size), as: UTF8.self) else {
+                    guard let text = String(validating: try reader.data(sizeHint: size)!, as: UTF8.self) else {
                         parts.problem = "\(member) is not UTF-8 text"
                         break
                     }
@@ -131,19 +131,34 @@ enum TarShards {
     /// Streams `shard` once and hands each wanted member's bytes (or why they could not be read) to `body`, which
     /// returns false to stop. Unwanted members are skipped by seeking. Members never reached are not reported
     /// here: the caller knows which it asked for.
-    static func forEachMember(_ shard: String, wanted: Set<String>, _ body: (String, Result<Data, Error>) -> Bool) throws {
+    static func forEachMember(
+        _ shard: String, wanted: Set<String>, maxBytes: Int = .max, _ body: (String, Result<Data, Error>) -> Bool
+    ) throws {
         let reader = try ArchiveReader(path: shard, kind: .tar)
         var left = wanted
         while !left.isEmpty, let (member, size) = try reader.nextFile() {
             guard left.remove(member) != nil else { continue }
+            // A member larger than any audio that passes --max-duration is refused before it is held in memory.
+            if size > maxBytes {
+                if !body(member, .failure(MemberTooLarge(bytes: size))) { return }
+                continue
+            }
             do {
-                let data = try reader.data(sizeHint: size)
+                guard let data = try reader.data(sizeHint: size, limit: maxBytes) else {
+                    if !body(member, .failure(MemberTooLarge(bytes: maxBytes))) { return }
+                    continue
+                }
                 if !body(member, .success(data)) { return }
             } catch {
                 _ = body(member, .failure(error))
                 throw error  // nothing after a member that could not be read is trusted
             }
         }
+    }
+
+    /// A member over the byte limit of `forEachMember`; `bytes` is its size, or the limit it passed.
+    struct MemberTooLarge: Error {
+        let bytes: Int
     }
 
     /// One member's bytes (reads the shard up to it).

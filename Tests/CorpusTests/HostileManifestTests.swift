@@ -189,4 +189,25 @@ final class HostileManifestTests: XCTestCase {
         XCTAssertTrue(failures.contains("\(shard):big.wav: too long: more than"), failures)
         XCTAssertEqual(try Store(path: store, access: .read).status().done, 1)
     }
+
+    /// A cut-off `.jsonl.gz` keeps the lines before the cut and records it, as a cut-off tar shard does.
+    func testACutOffCompressedManifestKeepsWhatCameBefore() throws {
+        // Large and varied enough that the cut falls many compressed blocks in (libarchive loses the block it is cut in).
+        var generator = SplitMix64(seed: 5)
+        let lines = (0..<100_000).map {
+            "{\"audio_filepath\": \"a\($0).wav\", \"text\": \"utterance \($0) \(String(generator.next(), radix: 16))\"}"
+        }
+        let plain = try write("m.jsonl", lines.joined(separator: "\n") + "\n")
+        try TestEnv.shell("gzip -k '\(plain)'")
+        let data = try Data(contentsOf: URL(fileURLWithPath: plain + ".gz"))
+        let cut = dir.appendingPathComponent("cut.jsonl.gz").path
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: cut))
+        let (entries, problems) = try Manifest.read(cut)
+        XCTAssertGreaterThan(entries.count, 100)
+        XCTAssertLessThan(entries.count, 100_000)
+        XCTAssertEqual(entries.map(\.id), (0..<entries.count).map { "a\($0)" })
+        XCTAssertEqual(problems.count, 1)
+        XCTAssertEqual(problems.first?.source, "\(cut):\(entries.count + 1)")
+        XCTAssertTrue(problems.first?.reason.hasPrefix("damaged or cut off here (") ?? false, "\(problems)")
+    }
 }

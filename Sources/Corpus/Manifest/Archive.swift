@@ -108,6 +108,8 @@ enum LineStream {
         case text(String)
         case notUTF8
         case tooLong(bytes: Int)
+        /// The compressed stream is damaged or cut off here: the lines before it were read, nothing after it is.
+        case damaged(String)
 
         /// The text, or nil for a line that is not one.
         var text: String? {
@@ -121,6 +123,7 @@ enum LineStream {
             case .text: return nil
             case .notUTF8: return "not UTF-8 text"
             case .tooLong(let bytes): return "a line of \(bytes) bytes, over the \(maxLineBytes >> 20) MiB a manifest line may have"
+            case .damaged(let why): return "damaged or cut off here (\(why)); the lines before it are read"
             }
         }
     }
@@ -178,7 +181,9 @@ enum LineStream {
                     if try !drain() { return }
                 }
             } catch let error as ArchiveReader.ArchiveError {
-                throw ManifestError.unreadable(path, "cannot decompress after line \(number): \(error.description)")
+                // As a cut-off tar shard: what came before is kept, and the damage is one problem.
+                _ = try body(number + 1, .damaged(error.description))
+                return
             }
         } else {
             guard let handle = FileHandle(forReadingAtPath: path) else { throw ManifestError.unreadable(path, "cannot open") }

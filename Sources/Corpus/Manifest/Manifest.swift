@@ -293,7 +293,7 @@ public enum Manifest {
         try LineStream.forEach(path) { number, line in
             switch line {
             case .text(let text): if !text.isBlankLine { try body(number, text) }
-            case .notUTF8, .tooLong: try sink.skip("\(path):\(number)", line.problem!)
+            case .notUTF8, .tooLong, .damaged: try sink.skip("\(path):\(number)", line.problem!)
             }
             return true
         }

@@ -3,7 +3,8 @@
 #   clean runs of a 300-utterance corpus, half with --workers 1, must all exit 0;
 #   kill -9 at random moments, each resumed, must end with the dump of an uninterrupted run;
 #   CRLF + BOM manifests of every format must give the LF results; NaN/Inf audio is a recorded failure;
-#   MP3 decodes; crafted model folders fail with one line and exit 1.
+#   MP3 decodes; crafted model folders fail with one line and exit 1 (codes, run, report);
+#   the third hostile round's manifest, merge, slurm and export attacks (section 7).
 # Usage: scripts/stress_test.sh [CLEAN_RUNS KILLS]   (CI: 20 4; for the note: 200 30)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -139,7 +140,8 @@ first = sorted(k for k in h if k.startswith("acoustic_encoder."))[0]
 exec(edit)
 json.dump(c, open(f"{dst}/config.json", "w"))
 head = json.dumps(h).encode(); head += b" " * (-len(head) % 8)
-open(f"{dst}/model.safetensors", "wb").write(struct.pack("<Q", len(head)) + head + bytes(body))
+length = globals().get("L", len(head))  # an edit may set the header length field itself
+open(f"{dst}/model.safetensors", "wb").write(struct.pack("<Q", length) + head + bytes(body))
 EOF
   crafted=$((crafted + 1))
   set +e
@@ -164,7 +166,98 @@ craft huge-levels 'c["quantization_levels"] = [65536] * 8'
 craft negative-hidden 'c["hidden_size"] = -1024'
 craft nan-weight 'o = h[first]["data_offsets"][0]; body[o:o + 2] = b"\x00\x7e"'
 craft inf-weight 'o = h[first]["data_offsets"][0]; body[o:o + 2] = b"\x00\x7c"'
+craft header-length 'L = 2**64 - 4'
 echo "stress: $refused/$crafted crafted model folders refused with one line and exit 1"
+# The crafted header length through run and report too (they fingerprint the folder first).
+"$bin" ingest "$corpus/corpus.tsv" --store "$work/crafted.db" >/dev/null 2>&1
+for command in run report; do
+  set +e
+  if [ "$command" = run ]; then
+    "$bin" run "$corpus/corpus.tsv" --model "$work/models/header-length" --store "$work/crafted.db" >/dev/null 2>"$work/crafted.err"
+  else
+    "$bin" report --store "$work/crafted.db" --model "$work/models/header-length" --samples 1 --out "$work/r.html" 2>"$work/crafted.err"
+  fi
+  rc=$?
+  set -e
+  grep -v OpenBLAS "$work/crafted.err" > "$work/crafted.lines" || true
+  [ "$rc" -eq 1 ] && [ "$(wc -l < "$work/crafted.lines")" -eq 1 ] \
+    || fail "$command on a crafted header length: exit $rc: $(head -c 300 "$work/crafted.err")"
+done
+
+# 7. The third hostile round: readers, merge, slurm and export, each a recorded problem or one line, never a trap.
+third=0; attacks=0
+check() {  # description, command...: the command must succeed
+  local what=$1; shift
+  attacks=$((attacks + 1))
+  if "$@" >"$work/third.out" 2>"$work/third.err"; then third=$((third + 1)); else fail "$what: $(tail -c 300 "$work/third.err")"; fi
+}
+refuse() {  # description, command...: the command must exit 1 with one error line (after any lines naming skipped inputs)
+  local what=$1; shift
+  attacks=$((attacks + 1))
+  set +e; "$@" >/dev/null 2>"$work/third.err"; local rc=$?; set -e
+  if [ "$rc" -eq 1 ] && [ "$(grep -c '^Error: ' "$work/third.err")" -eq 1 ] && tail -n 1 "$work/third.err" | grep -q '^Error: '; then
+    third=$((third + 1))
+  else
+    fail "$what: exit $rc: $(tail -c 300 "$work/third.err")"
+  fi
+}
+r3=$work/third
+mkdir -p "$r3"
+cp "$corpus/u0.wav" "$r3/rec.wav"
+python3 - "$r3" <<'PY'
+import json, sys
+d = sys.argv[1]
+def cut(i, start=0.1, duration=0.5, channel=0):
+    return json.dumps({"id": f"c{i}", "type": "MonoCut", "start": start, "duration": duration, "channel": channel,
+        "recording": {"id": "rec", "sampling_rate": 16000, "num_samples": 16000, "duration": 1.0, "channel_ids": [0],
+                      "sources": [{"type": "file", "channels": [0], "source": "rec.wav"}]},
+        "supervisions": [{"id": f"s{i}", "recording_id": "rec", "start": 0, "duration": duration, "text": f"cut {i}"}]})
+open(f"{d}/cuts.jsonl", "w").write("{broken\n" + "\n".join([cut(0), cut(1, start=5.8e14), cut(2, duration=1e20),
+    cut(3, channel="1"), cut(4, channel=1.5), cut(5)]) + "\n")
+open(f"{d}/big.jsonl", "w").write('{"audio_filepath": "rec.wav", "text": "' + "x" * (17 << 20) + '"}\n'
+    + json.dumps({"audio_filepath": "rec.wav", "text": "nul", "id": "k", "speaker": "a\u0000b"}) + "\n"
+    + json.dumps({"audio_filepath": "rec.wav", "text": "kept", "id": "k2"}) + "\n")
+n = 300 << 20
+with open(f"{d}/big.wav", "wb") as f:  # a sparse 300 MB WAV
+    f.write(b"RIFF" + __import__("struct").pack("<I", 36 + n) + b"WAVEfmt "
+            + __import__("struct").pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16) + b"data" + __import__("struct").pack("<I", n))
+    f.truncate(44 + n)
+import random
+with open(f"{d}/long.jsonl", "w") as f:
+    for i in range(60000):
+        f.write(json.dumps({"audio_filepath": "rec.wav", "text": f"u {i} {random.getrandbits(64):x}", "id": f"g{i}"}) + "\n")
+PY
+for attempt in 1 2; do
+  check "cuts past any recording, odd channels, a broken first line (run $attempt)" \
+    "$bin" run "$r3/cuts.jsonl" --model "$model" --store "$r3/cuts.db"
+done
+done_cuts=$("$bin" status --store "$r3/cuts.db" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["done"])')
+[ "$done_cuts" = 2 ] || fail "cuts: $done_cuts of the 2 good cuts encoded"
+check "a 17 MiB line, a NUL in a speaker" "$bin" run "$r3/big.jsonl" --model "$model" --store "$r3/big.db"
+gzip -f "$r3/long.jsonl"
+head -c $(( $(stat -c %s "$r3/long.jsonl.gz") / 2 )) "$r3/long.jsonl.gz" > "$r3/cut.jsonl.gz"
+check "a cut-off .jsonl.gz" "$bin" ingest "$r3/cut.jsonl.gz" --store "$r3/gz.db"
+cp "$corpus/u1.wav" "$r3/ok.wav"; echo "big one" > "$r3/big.txt"; echo "ok one" > "$r3/ok.txt"
+(cd "$r3" && tar czf shard.tar.gz big.wav big.txt ok.wav ok.txt)
+check "a sparse 300 MB member in a .tar.gz" "$bin" run "$r3/shard.tar.gz" --model "$model" --store "$r3/shard.db" --max-duration 2
+"$bin" failures --store "$r3/shard.db" | grep -q 'big.wav: too long: more than' || fail "the sparse member was not refused as too long"
+check "merge" "$bin" merge "$r3/cuts.db" --into "$r3/all.db"
+check "merge rerun over a glob matching the target" "$bin" merge "$r3"/cuts.db "$r3"/all.db --into "$r3/all.db"
+refuse "merge of a store into itself" "$bin" merge "$r3/all.db" --into "$r3/all.db"
+refuse "merge of a store without a model" "$bin" merge "$r3/gz.db" --into "$r3/none.db"
+[ ! -e "$r3/none.db" ] || fail "a failed merge left its target behind"
+check "slurm --out with a space" "$bin" slurm --manifest "$r3/cuts.jsonl" --model "$model" --out "$r3/my job" --tasks 2
+grep -q "^#SBATCH --output=\"$r3/my job/logs/task-%a.log\"$" "$r3/my job/tokenize.sbatch" || fail "slurm: --output is not quoted"
+refuse "slurm --out with a newline" "$bin" slurm --manifest "$r3/cuts.jsonl" --model "$model" --out "$r3/a
+b" --tasks 2
+for point in publish exchanged published; do
+  # In an inner shell, which reports the kill to /dev/null.
+  sh -c '"$@"; :' sh env TOKENIZE_CORPUS_EXPORT_CRASH="$point" "$bin" export --store "$r3/cuts.db" \
+    --tokenizer Tests/CorpusTests/Fixtures/tokenizers/small-llama3 --format jsonl --out "$r3/export" >/dev/null 2>&1
+  check "export after one killed at $point" "$bin" export --store "$r3/cuts.db" \
+    --tokenizer Tests/CorpusTests/Fixtures/tokenizers/small-llama3 --format jsonl --out "$r3/export"
+done
+echo "stress: $third/$attacks attacks of the third hostile round held"
 
 if [ "$failures" -gt 0 ]; then echo "stress: $failures check(s) failed"; exit 1; fi
 echo "stress: all checks held"

@@ -64,3 +64,21 @@ func transposed(_ x: [Float], rows: Int, cols: Int) -> [Float] {
     for r in 0..<rows { for c in 0..<cols { out[c * rows + r] = x[r * cols + c] } }
     return out
 }
+
+/// A safetensors file from (name, dtype, shape, raw little-endian bytes).
+func writeSafetensors(_ tensors: [(String, String, [Int], Data)], to url: URL) throws {
+    var header: [String: Any] = [:]
+    var data = Data(), offset = 0
+    for (name, dtype, shape, bytes) in tensors {
+        header[name] = ["dtype": dtype, "shape": shape, "data_offsets": [offset, offset + bytes.count]]
+        data.append(bytes)
+        offset += bytes.count
+    }
+    var json = try JSONSerialization.data(withJSONObject: header)
+    while json.count % 8 != 0 { json.append(0x20) }
+    var file = Data()
+    withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
+    file.append(json)
+    file.append(data)
+    try file.write(to: url)
+}

@@ -99,31 +99,13 @@ final class OriginalLayoutTests: XCTestCase {
         let original = try SafeTensorsFile(url: source.appendingPathComponent("model.safetensors"))
         var tensors = original.entries.keys.sorted().map { ($0, original.entries[$0]!.shape, original.floats($0)!) }
         tensors.append(("CodecEnc.pool.weight", [2], [1, 1]))
-        try SafeTensorsTestWriter.write(tensors, to: dir.appendingPathComponent("model.safetensors"))
+        try writeSafetensors(
+            tensors.map { ($0.0, "F32", $0.1, $0.2.withUnsafeBytes { Data($0) }) }, to: dir.appendingPathComponent("model.safetensors"))
         XCTAssertThrowsError(try Xcodec2Model(directory: dir)) { error in
             XCTAssertTrue(
                 "\(error)".hasSuffix(
                     "1 tensor(s) that the original X-Codec2 (xcodec2 0.1.5) does not have: CodecEnc.pool.weight; another "
                         + "variant of the codec is not supported"), "\(error)")
         }
-    }
-}
-
-/// F32 safetensors files for tests.
-enum SafeTensorsTestWriter {
-    static func write(_ tensors: [(String, [Int], [Float])], to url: URL) throws {
-        var header: [String: Any] = [:]
-        var data = Data()
-        for (name, shape, values) in tensors {
-            header[name] = ["dtype": "F32", "shape": shape, "data_offsets": [data.count, data.count + 4 * values.count]]
-            values.withUnsafeBytes { data.append(contentsOf: $0) }
-        }
-        var json = try JSONSerialization.data(withJSONObject: header)
-        while json.count % 8 != 0 { json.append(0x20) }
-        var file = Data()
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
-        file.append(json)
-        file.append(data)
-        try file.write(to: url)
     }
 }

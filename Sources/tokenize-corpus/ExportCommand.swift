@@ -132,6 +132,9 @@ struct ExportCommand: ParsableCommand {
                     + "--max-length); LLaSA_training cannot use them"
             )
         }
+        if summary.rows["val", default: 0] == 0 {
+            print("warning     the val split is empty: the trainer gets no eval files (--val-size, or fewer filters)")
+        }
         if format == .llasa { print("padding     \(String(format: "%.1f", summary.paddingFraction * 100))% of ids") }
         let tasks = LlasaVocabulary.taskTokens.map { "\($0)=\(v.taskTokenIds[$0]!)" }.joined(separator: " ")
         print("task ids    \(tasks)")

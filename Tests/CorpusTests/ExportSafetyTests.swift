@@ -200,4 +200,39 @@ final class ExportSafetyTests: XCTestCase {
             }
         }
     }
+
+    /// An export whose train split ends up empty exits 1 saying what removed the rows, and writes nothing; an empty
+    /// val split is a warning. The dataset card names no data_files patterns, on which `datasets` would key its cache
+    /// (a re-export into the same folder then loaded the previous rows; scripts/reference/check_exports.py loads one).
+    func testAnEmptyTrainSplitIsAnErrorAndTheCardHasNoPatterns() throws {
+        let dir = TestEnv.temporaryDirectory("export-empty")
+        let manifest = try TestEnv.syntheticCorpus(in: dir, count: 4)
+        let store = dir.appendingPathComponent("s.db").path
+        XCTAssertEqual(try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", store]).status, 0)
+        let out = dir.appendingPathComponent("out").path
+        let empty = try TestEnv.run(
+            [
+                "export", "--store", store, "--tokenizer", tokenizer, "--format", "llasa", "--out", out, "--max-length", "40",
+                "--val-size", "1",
+            ])
+        XCTAssertEqual(empty.status, 1)
+        XCTAssertEqual(
+            empty.stderr,
+            "Error: no rows left for the train split, so nothing is written: 4 done utterance(s) in the store; 4 by --overflow "
+                + "drop (longer than --max-length 40)\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        let filtered = try TestEnv.run(
+            ["export", "--store", store, "--tokenizer", tokenizer, "--format", "jsonl", "--out", out, "--speakers", "nobody"])
+        XCTAssertEqual(filtered.status, 1)
+        XCTAssertTrue(filtered.stderr.contains("the filters leave no utterance to export"), filtered.stderr)
+
+        let noVal = try TestEnv.run([
+            "export", "--store", store, "--tokenizer", tokenizer, "--format", "jsonl", "--out", out, "--val-size", "0",
+        ])
+        XCTAssertEqual(noVal.status, 0, noVal.stderr)
+        XCTAssertTrue(noVal.stdout.contains("warning     the val split is empty"), noVal.stdout)
+        let card = try String(contentsOfFile: out + "/README.md", encoding: .utf8)
+        XCTAssertFalse(card.contains("configs:") || card.contains("data_files"), card)
+        XCTAssertTrue(card.contains("dataset_info:\n  features:\n  - name: id\n"), card)
+    }
 }

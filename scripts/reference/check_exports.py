@@ -5,8 +5,11 @@
             get_memmap_from_token.py's process_audio_id on the same codes and transcript (Transformers tokenizer).
   jsonl:    input_ids equal the llasa rows unpadded; same train/val membership.
   megatron: megatron-core's IndexedDataset reads .bin/.idx; documents equal the jsonl input_ids in order.
-  parquet:  pyarrow and datasets.load_dataset (the README.md dataset card's configs) read the parts; rows equal the
-            jsonl rows and the store's id, transcript, speaker, duration and codes. Every card parses as Hub metadata.
+  parquet:  pyarrow and datasets.load_dataset (the folder, splits from the file names, features from the dataset card)
+            read the parts; rows equal the jsonl rows and the store's id, transcript, speaker, duration and codes. Every
+            card parses as Hub metadata.
+  re-export: jsonl and parquet loaded with datasets.load_dataset, exported again into the same folder with other rows
+            (--val-size 1 --max-duration of the median), loaded again: the new rows, not the cached old ones.
   prompts:  --prompt same-speaker rows equal the reference logic on prompt transcript + " " + transcript and prompt
             codes + codes; each prompt is another utterance of the speaker, 3-10 s, in the same split.
 All exports use --overflow truncate (LLaSA_training's behaviour) so that every row has its reference row.
@@ -78,7 +81,7 @@ def main():
         report[split] = {"rows": int(shape[0]), "megatron_documents": len(dataset), "megatron_dtype": str(dataset.index.dtype.__name__)}
     # Parquet: pyarrow, then the Hub's loader through the dataset card.
     by_id = {u["id"]: u for u in utterances}
-    loaded = datasets.load_dataset(str(outputs["parquet"]))  # through the card's configs
+    loaded = datasets.load_dataset(str(outputs["parquet"]))  # the folder as the Hub loads it
     parts = {"train": sorted(map(str, outputs["parquet"].glob("train-*.parquet"))),
              "validation": sorted(map(str, outputs["parquet"].glob("val-*.parquet")))}
     direct = datasets.load_dataset("parquet", data_files=parts)
@@ -100,8 +103,24 @@ def main():
     for fmt in outputs:
         card = DatasetCard.load(outputs[fmt] / "README.md")
         assert "text-to-speech" in card.data.task_categories, fmt
-        assert ("configs" in card.data.to_dict()) == (fmt in ["jsonl", "parquet", "prompts"]), fmt
+        # data_files patterns in `configs` would key datasets' cache on the patterns: a re-export would load stale rows.
+        assert "configs" not in card.data.to_dict(), fmt
+        assert ("dataset_info" in card.data.to_dict()) == (fmt in ["jsonl", "parquet", "prompts"]), fmt
     report["features"] = {k: str(v) for k, v in loaded["train"].features.items()}
+
+    # Re-export into the same folders with other rows: loading again must give the new rows.
+    durations = sorted(u["duration"] for u in utterances)
+    for fmt in ["jsonl", "parquet"]:
+        before = datasets.load_dataset(str(outputs[fmt]))
+        subprocess.run([args.binary, "export", "--store", args.store, "--tokenizer", args.tokenizer, "--out", str(outputs[fmt]),
+                        "--format", fmt, "--val-size", "1", "--seed", "2", "--overflow", "truncate",
+                        "--max-duration", str(durations[len(durations) // 2])], check=True, capture_output=True)
+        info = json.load(open(outputs[fmt] / "export_info.json"))
+        after = datasets.load_dataset(str(outputs[fmt]))
+        counts = {name: len(after[name]) for name in after}
+        assert counts == {"train": info["rows"]["train"], "validation": info["rows"]["val"]}, (fmt, counts, info["rows"])
+        assert counts != {name: len(before[name]) for name in before}, f"{fmt}: the re-export has the same counts"
+        report[f"reexport_{fmt}"] = {"before": {name: len(before[name]) for name in before}, "after": counts}
 
     # Same-speaker prompts.
     with sqlite3.connect(args.store) as db:
@@ -129,7 +148,8 @@ def main():
     report["prompts"] = {"rows": len(prompted), "with_prompt": sum("prompt_id" in d for d in prompted)}
     print(json.dumps(report, indent=2))
     print("OK: llasa rows = reference logic; jsonl, megatron (megatron-core) and parquet (pyarrow, datasets) hold the same "
-          "sequences; dataset cards parse; prompt rows = reference logic on the joined prompt and target")
+          "sequences; dataset cards parse; a re-export loads its own rows; prompt rows = reference logic on the joined prompt and "
+          "target")
 
 
 if __name__ == "__main__":

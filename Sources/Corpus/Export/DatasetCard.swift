@@ -6,32 +6,28 @@ import Foundation
 enum DatasetCard {
     static func text(_ summary: ExportSummary) -> String {
         var yaml = ["---", "license: other", "task_categories:", "- text-to-speech", "tags:", "- xcodec2", "- llasa", "- speech-tokens"]
-        let splits = [("train", "train"), ("validation", "val")].filter { summary.rows[$0.1, default: 0] > 0 }
-        let files: (String) -> String?
         var features: [(String, String)]
         switch summary.format {
         case .parquet:
-            files = { "\($0)-*.parquet" }
             features = [
                 ("id", "dtype: string"), ("text", "dtype: string"), ("speaker", "dtype: string"), ("duration", "dtype: float64"),
                 ("codes", "list: int32"), ("input_ids", "list: int32"),
             ]
         case .jsonl:
-            files = { "\($0).jsonl" }
             features = [
                 ("id", "dtype: string"), ("input_ids", "list: int64"), ("text_tokens", "dtype: int64"),
                 ("speech_tokens", "dtype: int64"), ("truncated", "dtype: bool"),
             ]
         case .llasa, .megatron:
-            files = { _ in nil }
             features = []
         }
         if summary.prompt != nil && !features.isEmpty { features.append(("prompt_id", "dtype: string")) }
         if features.isEmpty {
             yaml.append("viewer: false")
         } else {
-            yaml += ["configs:", "- config_name: default", "  data_files:"]
-            for (name, prefix) in splits { yaml += ["  - split: \(name)", "    path: \"\(files(prefix)!)\""] }
+            // No `configs` with data_files: `datasets` keys its cache on those patterns, not on the files, so a re-export
+            // into the same folder would load the previous rows. Without them it finds the splits from the file names
+            // (train*, val*) and keys on the files themselves.
             yaml += ["dataset_info:", "  features:"]
             for (name, type) in features { yaml += ["  - name: \(name)", "    \(type)"] }
         }

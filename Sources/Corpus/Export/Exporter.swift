@@ -153,6 +153,18 @@ public struct Exporter {
         }
     }
 
+    /// Why no row is left for the train split, counted by what removed them.
+    static func emptyTrainReason(_ summary: ExportSummary, options: ExportOptions) -> String {
+        var removed = summary.filters.filter { $0.removed > 0 }.map { "\($0.removed) by \($0.filter)" }
+        if summary.droppedRows > 0 {
+            removed.append("\(summary.droppedRows) by --overflow drop (longer than --max-length \(options.maxLength))")
+        }
+        let valRows = summary.rows["val", default: 0]
+        if valRows > 0 { removed.append("\(valRows) to the val split") }
+        return "no rows left for the train split, so nothing is written: \(summary.doneRows) done utterance(s) in the store"
+            + (removed.isEmpty ? "" : "; " + removed.joined(separator: ", "))
+    }
+
     private static func write(
         store: Store, tokenizer: TextTokenizer, vocabulary: LlasaVocabulary, options: ExportOptions,
         into folder: ExportFolder
@@ -175,6 +187,8 @@ public struct Exporter {
             summary.doneRows = selection.doneRows
             summary.filters = selection.filterCounts
             summary.droppedRows = selection.dropped
+            // Every trainer stops on a missing train file, later and less clearly: say here what removed the rows.
+            if trainCount == 0 { throw ExportError(Self.emptyTrainReason(summary, options: options)) }
             if options.prompt != nil { summary.rowsWithoutPrompt = selection.rowsWithoutPrompt }
             let sink = try ExportSink(
                 format: options.format, folder: folder, trainRows: trainCount, valRows: valCount, maxLength: options.maxLength,

@@ -234,5 +234,6 @@ final class ExportSafetyTests: XCTestCase {
         let card = try String(contentsOfFile: out + "/README.md", encoding: .utf8)
         XCTAssertFalse(card.contains("configs:") || card.contains("data_files"), card)
         XCTAssertTrue(card.contains("dataset_info:\n  features:\n  - name: id\n"), card)
+        XCTAssertTrue(card.contains("they need transformers < 5"), card)
     }
 }

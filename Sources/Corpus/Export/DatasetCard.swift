@@ -49,6 +49,13 @@ enum DatasetCard {
                         + "\(String(format: "%g", $0.maxDuration)) s, same split): the transcripts joined with a space, the prompt's "
                         + "speech tokens before the target's."
                 } ?? ""))
+        if [.llasa, .jsonl].contains(summary.format) {
+            prose.append("")
+            prose.append(
+                "LLaSA_training's `TTSDataset` and unsloth's Llasa notebook add the tokenizer's chat template at load time "
+                    + "with `apply_chat_template(..., tokenize=True)`, indexed as a list: they need transformers < 5 (from 5 on "
+                    + "that call returns a `BatchEncoding`), and the template's tokens come on top of these rows.")
+        }
         prose += ["", "| | rows |", "| --- | --- |", "| done utterances in the store | \(summary.doneRows) |"]
         for filter in summary.filters {
             prose.append("| removed by `\(filter.filter.replacingOccurrences(of: "|", with: "\\|"))` | \(filter.removed) |")

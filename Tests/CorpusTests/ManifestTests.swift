@@ -56,6 +56,18 @@ final class ManifestTests: XCTestCase {
             ])
     }
 
+    /// A folder of audio files is no manifest: `run` exits 1 saying what it looks for, instead of 0 with an empty store.
+    func testAFolderWithoutAManifestIsAnError() throws {
+        let dir = TestEnv.temporaryDirectory("no-manifest")
+        try AudioWriter.write(SyntheticSpeech.generate(seconds: 1), sampleRate: 16000, to: dir.appendingPathComponent("a.wav").path)
+        XCTAssertThrowsError(try Manifest.read(dir.path)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("\(dir.path): no manifest in this folder: looked for LibriSpeech"), "\(error)")
+        }
+        let run = try TestEnv.run(["run", dir.path, "--model", TestEnv.tinyModel, "--store", dir.appendingPathComponent("s.db").path])
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("Error: \(dir.path): no manifest in this folder"), run.stderr)
+    }
+
     func testShardsPartitionIdsStably() throws {
         let ids = (0..<1000).map { "utt-\($0)" }
         var seen = Set<String>()

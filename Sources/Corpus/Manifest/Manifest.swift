@@ -85,6 +85,7 @@ public enum ManifestError: Error, CustomStringConvertible {
     case notCuts(String, String)
     case noMatch(String)
     case mixedLines(String, String)
+    case noManifest(String)
 
     public var description: String {
         switch self {
@@ -98,6 +99,10 @@ public enum ManifestError: Error, CustomStringConvertible {
             return "\(path): a Lhotse \(kind) manifest, not cuts: pass the cuts (cuts*.jsonl.gz), which hold recordings and supervisions"
         case let .noMatch(pattern): return "\(pattern): no file matches"
         case let .mixedLines(path, what): return "\(path): \(what); name the format with --manifest-format"
+        case let .noManifest(path):
+            return
+                "\(path): no manifest in this folder: looked for LibriSpeech transcripts (*.trans.txt) below it, an LJSpeech "
+                + "metadata.csv and tar shards; for a folder of audio files, write a TSV (path, text) or JSONL manifest"
         }
     }
 }
@@ -380,6 +385,8 @@ public enum Manifest {
         guard let walker = FileManager.default.enumerator(atPath: root) else { throw ManifestError.unreadable(root, "cannot list") }
         var transcripts: [String] = []
         for case let relative as String in walker where relative.hasSuffix(".trans.txt") { transcripts.append(relative) }
+        // A folder is read as LibriSpeech unless it is something else: one without transcripts holds no manifest at all.
+        guard !transcripts.isEmpty else { throw ManifestError.noManifest(root) }
         transcripts.sort()
         for relative in transcripts {
             let file = (root as NSString).appendingPathComponent(relative)

@@ -111,12 +111,19 @@ struct ExportCommand: ParsableCommand {
         options.filters.minCharsPerSecond = minCharsPerSecond
         options.filters.maxCharsPerSecond = maxCharsPerSecond
         options.filters.whereSQL = whereSQL
+        options.tokenizerName = tokenizer.publishedName
         let started = Date()
         let summary = try Exporter.export(store: try Store(path: store, access: .read), tokenizer: text, options: options, to: out)
         let v = summary.vocabulary
         let rows = summary.rows["train", default: 0] + summary.rows["val", default: 0]
         print("exported \(rows) rows to \(out) (\(format.rawValue)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         print("rows        train \(summary.rows["train", default: 0]), val \(summary.rows["val", default: 0]) of \(summary.doneRows) done")
+        if summary.pendingRows > 0 || summary.failedRows > 0 {
+            print(
+                "\(summary.pendingRows > 0 ? "warning " : "not done")    the store also holds \(summary.pendingRows) pending and "
+                    + "\(summary.failedRows) failed utterances, which are not in this export"
+                    + (summary.pendingRows > 0 ? ": the corpus is not finished (run it again to encode them)" : ""))
+        }
         for filter in summary.filters { print("filtered    \(filter.removed) by \(filter.filter)") }
         if overflow == .drop { print("dropped     \(summary.droppedRows) rows longer than \(maxLength) (--overflow drop)") }
         if summary.prompt != nil {

@@ -51,6 +51,12 @@ struct TokenizerOption: ParsableArguments {
 
     func load() throws -> TextTokenizer { try Self.load(tokenizer) }
 
+    /// The name an export records: a Hub id as it is, a local file or folder by its last component.
+    var publishedName: String {
+        ModelLocator.isHubID(tokenizer)
+            ? tokenizer : (tokenizer as NSString).standardizingPath.split(separator: "/").last.map(String.init) ?? tokenizer
+    }
+
     static func load(_ tokenizer: String) throws -> TextTokenizer {
         try TextTokenizer.load(ModelLocator.resolveTokenizer(tokenizer, log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }))
     }

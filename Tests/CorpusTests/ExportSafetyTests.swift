@@ -235,5 +235,21 @@ final class ExportSafetyTests: XCTestCase {
         XCTAssertFalse(card.contains("configs:") || card.contains("data_files"), card)
         XCTAssertTrue(card.contains("dataset_info:\n  features:\n  - name: id\n"), card)
         XCTAssertTrue(card.contains("they need transformers < 5"), card)
+
+        // A half-finished corpus says so: pending and failed utterances in the summary, export_info.json and the card.
+        let more = dir.appendingPathComponent("more.tsv").path
+        try "id\tpath\ttext\nlater1\tx1.wav\tone\nlater2\tx2.wav\ttwo\n".write(toFile: more, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try TestEnv.run(["ingest", more, "--store", store]).status, 0)
+        let half = try TestEnv.run(["export", "--store", store, "--tokenizer", tokenizer, "--format", "jsonl", "--out", out])
+        XCTAssertEqual(half.status, 0, half.stderr)
+        XCTAssertTrue(
+            half.stdout.contains("warning     the store also holds 2 pending and 0 failed utterances, which are not in this export"),
+            half.stdout)
+        let info =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/export_info.json"))) as! [String: Any]
+        XCTAssertEqual(info["pending_rows"] as? Int, 2)
+        XCTAssertTrue(
+            try String(contentsOfFile: out + "/README.md", encoding: .utf8).contains(
+                "| not encoded yet (pending) in the store, not exported | 2 |"))
     }
 }

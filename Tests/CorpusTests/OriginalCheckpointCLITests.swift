@@ -96,8 +96,12 @@ final class OriginalCheckpointCLITests: XCTestCase {
         XCTAssertEqual(info["model_revision"] as? String, Self.revision)
         XCTAssertEqual(info["model_layout"] as? String, "original")
         XCTAssertEqual(info["model_fingerprint"] as? String, fingerprint)
+        // A local tokenizer is named by its folder, never by this machine's path (cards get published).
+        XCTAssertEqual(info["tokenizer"] as? String, "small-llama3")
         let card = try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8)
         XCTAssertTrue(card.contains("`HKUSTAudio/xcodec2` (revision `\(Self.revision)`, original layout, fingerprint `\(fingerprint)`)"))
+        XCTAssertTrue(card.contains("text tokenized with `small-llama3`"), card)
+        XCTAssertFalse(card.contains(TestEnv.repo.path), card)
     }
 
     /// Tensor data counts in the fingerprint of a Hub cache too (its files are symlinks, whose own size used to stand in

@@ -57,6 +57,8 @@ enum DatasetCard {
                     + "that call returns a `BatchEncoding`), and the template's tokens come on top of these rows.")
         }
         prose += ["", "| | rows |", "| --- | --- |", "| done utterances in the store | \(summary.doneRows) |"]
+        if summary.pendingRows > 0 { prose.append("| not encoded yet (pending) in the store, not exported | \(summary.pendingRows) |") }
+        if summary.failedRows > 0 { prose.append("| failed in the store, not exported | \(summary.failedRows) |") }
         for filter in summary.filters {
             prose.append("| removed by `\(filter.filter.replacingOccurrences(of: "|", with: "\\|"))` | \(filter.removed) |")
         }

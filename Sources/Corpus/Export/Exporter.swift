@@ -61,6 +61,9 @@ public struct ExportOptions: Sendable {
     public var padId: Int32?
     /// Write into a folder that holds files an export did not write (they are left alone).
     public var force = false
+    /// How the export names its tokenizer (a Hub id, or a local path's last component: a card is published, the
+    /// machine's paths are not); nil: the tokenizer's source as loaded.
+    public var tokenizerName: String?
     public var filters = ExportFilters()
     /// `drop` by default: a cut row loses its end token, and the model then learns never to stop.
     public var overflow = OverflowPolicy.drop
@@ -92,6 +95,9 @@ public struct ExportSummary: Codable, Sendable {
     public var truncatedRows = 0
     /// Done utterances in the store, before the filters.
     public var doneRows = 0
+    /// Utterances of the store not in the export because they are not encoded: still pending, or failed.
+    public var pendingRows = 0
+    public var failedRows = 0
     /// What each filter removed, in the order they apply.
     public var filters: [FilterCount] = []
     public var overflow = OverflowPolicy.drop
@@ -117,6 +123,7 @@ public struct ExportSummary: Codable, Sendable {
         case maxLength = "max_length", textTokens = "text_tokens", speechTokens = "speech_tokens"
         case truncatedRows = "truncated_rows", paddingFraction = "padding_fraction", rowsWithoutSpeech = "rows_without_speech"
         case doneRows = "done_rows", filters, overflow, droppedRows = "dropped_rows", prompt
+        case pendingRows = "pending_rows", failedRows = "failed_rows"
         case rowsWithPrompt = "rows_with_prompt", rowsWithoutPrompt = "rows_without_prompt"
     }
 }
@@ -170,8 +177,11 @@ public struct Exporter {
         into folder: ExportFolder
     ) throws -> ExportSummary {
         var summary = ExportSummary(
-            format: options.format, store: store.path, model: try store.info("model_id"), tokenizer: tokenizer.source,
+            format: options.format, store: store.path, model: try store.info("model_id"),
+            tokenizer: options.tokenizerName ?? tokenizer.source,
             seed: options.seed, maxLength: options.maxLength, rows: [:], vocabulary: vocabulary)
+        let status = try store.status()
+        (summary.pendingRows, summary.failedRows) = (status.pending, status.failed)
         summary.modelRevision = try store.info("model_revision")
         summary.modelLayout = try store.info("model_layout")
         summary.modelFingerprint = try store.info("model_fingerprint")

@@ -4,30 +4,38 @@ import Foundation
     import FoundationNetworking
 #endif
 
+/// A Hub repository as messages name it: `model ORG/NAME` or `tokenizer ORG/NAME`.
+public struct HubRepo: Sendable, CustomStringConvertible {
+    public var kind: String
+    public var id: String
+    public var description: String { "\(kind) \(id)" }
+}
+
 public enum HubError: Error, CustomStringConvertible {
-    case offline(String, cache: String)
-    case http(String, status: Int, url: String)
-    case network(String, String)
-    case noWeights(String)
-    case badResponse(String, String)
+    case offline(HubRepo, cache: String)
+    case http(HubRepo, status: Int, url: String)
+    case network(HubRepo, String)
+    case noWeights(HubRepo)
+    case badResponse(HubRepo, String)
 
     public var description: String {
         switch self {
-        case let .offline(id, cache):
+        case let .offline(repo, cache):
             return
-                "model \(id) is not in the Hugging Face cache (\(cache)) and HF_HUB_OFFLINE=1 forbids "
-                + "downloading it; pass a local folder or fetch it elsewhere with `huggingface-cli download \(id)`"
-        case let .http(id, status, url):
+                "\(repo) is not in the Hugging Face cache (\(cache)) and HF_HUB_OFFLINE=1 forbids "
+                + "downloading it; pass a local folder or fetch it elsewhere with `huggingface-cli download \(repo.id)`"
+                + " (HF_TOKEN for a gated one)"
+        case let .http(repo, status, url):
             let hint =
                 status == 401 || status == 403
-                ? " (set HF_TOKEN for a gated or private model)" : status == 404 ? " (no such model or file)" : ""
-            return "model \(id): HTTP \(status) from \(url)\(hint)"
-        case let .network(id, why):
+                ? " (set HF_TOKEN for a gated or private repository)" : status == 404 ? " (no such repository or file)" : ""
+            return "\(repo): HTTP \(status) from \(url)\(hint)"
+        case let .network(repo, why):
             return
-                "model \(id) is not in the Hugging Face cache and could not be downloaded: \(why); pass "
-                + "a local folder, or run `huggingface-cli download \(id)` where the Hub is reachable"
-        case let .noWeights(id): return "model \(id): the repository has no model.safetensors or model.safetensors.index.json"
-        case let .badResponse(id, why): return "model \(id): unexpected answer from the Hub: \(why)"
+                "\(repo) is not in the Hugging Face cache and could not be downloaded: \(why); pass "
+                + "a local folder, or run `huggingface-cli download \(repo.id)` where the Hub is reachable (HF_TOKEN for a gated one)"
+        case let .noWeights(repo): return "\(repo): the repository has no model.safetensors or model.safetensors.index.json"
+        case let .badResponse(repo, why): return "\(repo): unexpected answer from the Hub: \(why)"
         }
     }
 }
@@ -38,6 +46,9 @@ public enum HubError: Error, CustomStringConvertible {
 /// with an HTTP range request.
 public final class HubDownloader: NSObject, @unchecked Sendable {
     let id: String
+    /// What the repository is for, in messages: "model" or "tokenizer".
+    public var kind = "model"
+    var repo: HubRepo { HubRepo(kind: kind, id: id) }
     let endpoint: String
     let token: String?
     let cache: URL
@@ -64,7 +75,7 @@ public final class HubDownloader: NSObject, @unchecked Sendable {
         } else if available.contains("model.safetensors.index.json") {
             wanted.append("model.safetensors.index.json")
         } else {
-            throw HubError.noWeights(id)
+            throw HubError.noWeights(HubRepo(kind: "model", id: id))
         }
         return wanted
     }
@@ -73,7 +84,7 @@ public final class HubDownloader: NSObject, @unchecked Sendable {
     /// original/), and tokenizer_config.json for the EOS token.
     public static func tokenizerFiles(id: String, available: Set<String>) throws -> [String] {
         guard let main = ["tokenizer.json", "tokenizer.model", "original/tokenizer.model"].first(where: available.contains) else {
-            throw HubError.badResponse(id, "no tokenizer.json or tokenizer.model in the repository")
+            throw HubError.badResponse(HubRepo(kind: "tokenizer", id: id), "no tokenizer.json or tokenizer.model in the repository")
         }
         return [main] + (available.contains("tokenizer_config.json") ? ["tokenizer_config.json"] : [])
     }
@@ -85,7 +96,7 @@ public final class HubDownloader: NSObject, @unchecked Sendable {
     public func download(select: (String, Set<String>) throws -> [String]) throws -> URL {
         let info = try json(url: "\(endpoint)/api/models/\(id)/revision/main")
         guard let sha = info["sha"] as? String, let siblings = info["siblings"] as? [[String: Any]] else {
-            throw HubError.badResponse(id, "no sha or siblings in the model info")
+            throw HubError.badResponse(repo, "no sha or siblings in the model info")
         }
         let wanted = try select(id, Set(siblings.compactMap { $0["rfilename"] as? String }))
         let snapshot = repoFolder.appendingPathComponent("snapshots/\(sha)")
@@ -131,7 +142,7 @@ public final class HubDownloader: NSObject, @unchecked Sendable {
     // MARK: HTTP
 
     private func authorized(_ url: String, method: String) throws -> URLRequest {
-        guard let u = URL(string: url) else { throw HubError.badResponse(id, "bad URL \(url)") }
+        guard let u = URL(string: url) else { throw HubError.badResponse(repo, "bad URL \(url)") }
         var request = URLRequest(url: u)
         request.httpMethod = method
         request.timeoutInterval = 60
@@ -143,7 +154,7 @@ public final class HubDownloader: NSObject, @unchecked Sendable {
     private func json(url: String) throws -> [String: Any] {
         let (data, _) = try dataRequest(url: url)
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw HubError.badResponse(id, "\(url) did not return a JSON object")
+            throw HubError.badResponse(repo, "\(url) did not return a JSON object")
         }
         return object
     }
@@ -155,8 +166,8 @@ public final class HubDownloader: NSObject, @unchecked Sendable {
             if let error { box.set(.failure(error)) } else { box.set(.success((data ?? Data(), response!))) }
         }.resume()
         let (data, response) = try wait(box)
-        guard let http = response as? HTTPURLResponse else { throw HubError.badResponse(id, "not HTTP") }
-        guard (200..<300).contains(http.statusCode) else { throw HubError.http(id, status: http.statusCode, url: url) }
+        guard let http = response as? HTTPURLResponse else { throw HubError.badResponse(repo, "not HTTP") }
+        guard (200..<300).contains(http.statusCode) else { throw HubError.http(repo, status: http.statusCode, url: url) }
         return (data, http)
     }
 
@@ -168,15 +179,15 @@ public final class HubDownloader: NSObject, @unchecked Sendable {
         session.dataTask(with: request) { _, response, error in
             if let error { box.set(.failure(error)) } else { box.set(.success(response!)) }
         }.resume()
-        guard let http = try wait(box) as? HTTPURLResponse else { throw HubError.badResponse(id, "not HTTP") }
-        guard (200..<400).contains(http.statusCode) else { throw HubError.http(id, status: http.statusCode, url: url) }
+        guard let http = try wait(box) as? HTTPURLResponse else { throw HubError.badResponse(repo, "not HTTP") }
+        guard (200..<400).contains(http.statusCode) else { throw HubError.http(repo, status: http.statusCode, url: url) }
         return http
     }
 
     private func wait<T>(_ box: ResultBox<T>) throws -> T {
         switch box.wait() {
         case let .success(value): return value
-        case let .failure(error): throw HubError.network(id, (error as NSError).localizedDescription)
+        case let .failure(error): throw HubError.network(repo, (error as NSError).localizedDescription)
         }
     }
 
@@ -185,7 +196,7 @@ public final class HubDownloader: NSObject, @unchecked Sendable {
         let partial = blob.appendingPathExtension("incomplete")
         let fm = FileManager.default
         if !fm.fileExists(atPath: partial.path) && !fm.createFile(atPath: partial.path, contents: nil) {
-            throw HubError.network(id, "cannot create \(partial.path)")
+            throw HubError.network(repo, "cannot create \(partial.path)")
         }
         let have = (try fm.attributesOfItem(atPath: partial.path)[.size] as? NSNumber)?.intValue ?? 0
         if let expected, have == expected {
@@ -202,13 +213,13 @@ public final class HubDownloader: NSObject, @unchecked Sendable {
         session.finishTasksAndInvalidate()
         switch outcome {
         case let .failure(error as HubError): throw error
-        case let .failure(error): throw HubError.network(id, (error as NSError).localizedDescription)
+        case let .failure(error): throw HubError.network(repo, (error as NSError).localizedDescription)
         case let .success(status):
-            guard status == 200 || status == 206 else { throw HubError.http(id, status: status, url: url) }
+            guard status == 200 || status == 206 else { throw HubError.http(repo, status: status, url: url) }
         }
         let size = (try fm.attributesOfItem(atPath: partial.path)[.size] as? NSNumber)?.intValue ?? 0
         if let expected, size != expected {
-            throw HubError.network(id, "\(name) ended at \(size) of \(expected) bytes; rerun to resume")
+            throw HubError.network(repo, "\(name) ended at \(size) of \(expected) bytes; rerun to resume")
         }
         try fm.moveItem(at: partial, to: blob)
     }
@@ -250,7 +261,9 @@ final class BlobSink: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     let start: Int
 
     init(path: String, offset: Int, expected: Int?, name: String, log: @escaping (String) -> Void) throws {
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw HubError.network(name, "cannot write \(path)") }
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw HubError.network(HubRepo(kind: "file", id: name), "cannot write \(path)")
+        }
         self.handle = handle
         written = offset
         start = offset

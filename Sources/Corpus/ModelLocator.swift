@@ -4,10 +4,12 @@ public enum ModelLocatorError: Error, CustomStringConvertible {
     case notFound(String, cache: String, option: String)
     public var description: String {
         switch self {
-        case let .notFound(id, cache, option):
+        case let .notFound(value, cache, option):
+            // A path is not a Hub id: no download would help.
+            guard ModelLocator.looksLikeHubID(value) else { return "--\(option) \(value): no such file or folder" }
             return
-                "\(option) \(id) is neither a folder nor in the Hugging Face cache (\(cache)); pass "
-                + "--\(option) /path/to/folder or fetch it with `huggingface-cli download \(id)`"
+                "\(option) \(value) is neither a folder nor in the Hugging Face cache (\(cache)); pass "
+                + "--\(option) /path/to/folder or fetch it with `huggingface-cli download \(value)` (HF_TOKEN for a gated one)"
         }
     }
 }
@@ -20,6 +22,12 @@ public enum ModelLocator {
         if let home = environment["HF_HOME"], !home.isEmpty { return URL(fileURLWithPath: home).appendingPathComponent("hub") }
         let user = environment["HOME"] ?? NSHomeDirectory()
         return URL(fileURLWithPath: user).appendingPathComponent(".cache/huggingface/hub")
+    }
+
+    /// `ORG/NAME` written as a Hub id, whether or not a file of that name exists.
+    static func looksLikeHubID(_ value: String) -> Bool {
+        let parts = value.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && !$0.hasPrefix(".") && !$0.hasPrefix("~") }
     }
 
     public static func isHubID(_ value: String) -> Bool {
@@ -88,8 +96,10 @@ public enum ModelLocator {
         if isHubID(value), let snapshot = cachedSnapshot(value, cache: cache, marker: marker) { return snapshot }
         guard download, isHubID(value) else { throw ModelLocatorError.notFound(value, cache: cache.path, option: option) }
         if ["1", "true", "yes", "on"].contains(environment["HF_HUB_OFFLINE"]?.lowercased() ?? "") {
-            throw HubError.offline(value, cache: cache.path)
+            throw HubError.offline(HubRepo(kind: option, id: value), cache: cache.path)
         }
-        return try HubDownloader(id: value, environment: environment, log: log).download(select: select)
+        let downloader = HubDownloader(id: value, environment: environment, log: log)
+        downloader.kind = option
+        return try downloader.download(select: select)
     }
 }

@@ -147,6 +147,23 @@ final class HubDownloadTests: XCTestCase {
         process.waitUntilExit()
         return String(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64))
     }
+
+    /// A missing folder is not sent to `huggingface-cli download`; a tokenizer is called a tokenizer; HF_TOKEN is named.
+    func testMessagesTellAPathFromAHubIdAndNameTheKind() throws {
+        let missing = try TestEnv.run(["codes", "x.wav", "--model", "/data/no/such/model"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.stderr, "Error: --model /data/no/such/model: no such file or folder\n")
+        var environment = ProcessInfo.processInfo.environment
+        environment["HF_HUB_OFFLINE"] = "1"
+        environment["HF_HUB_CACHE"] = TestEnv.temporaryDirectory("empty-cache").path
+        let tokenizer = try TestEnv.run(
+            ["export", "--store", "none.db", "--tokenizer", "org/gated-tokenizer", "--out", "x", "--format", "jsonl"],
+            environment: environment)
+        XCTAssertEqual(tokenizer.status, 1)
+        XCTAssertTrue(
+            tokenizer.stderr.hasPrefix("Error: tokenizer org/gated-tokenizer is not in the Hugging Face cache"), tokenizer.stderr)
+        XCTAssertTrue(tokenizer.stderr.contains("(HF_TOKEN for a gated one)"), tokenizer.stderr)
+    }
 }
 
 extension FileHandle {

@@ -55,6 +55,10 @@ struct DecodeCommand: ParsableCommand {
         let codec = try model.load(.decoder)
         let audio = try codec.decode(values, workspace: Workspace())
         try AudioWriter.write(audio, sampleRate: codec.sampleRate, to: out, sample: pcm16 ? .pcm16 : .float32)
+        FileHandle.standardError.write(
+            Data(
+                "\(out): \(values.count) codes decoded, \(String(format: "%.2f", Double(audio.count) / Double(codec.sampleRate))) s\n".utf8
+            ))
     }
 }
 

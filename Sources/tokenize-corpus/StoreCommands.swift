@@ -58,12 +58,16 @@ struct FailuresCommand: ParsableCommand {
     @Option(help: "The store.") var store: String
 
     func run() throws {
+        var count = 0
         try Store(path: store, access: .read).forEachFailure { row in
+            count += 1
             print(
                 "{\"id\":\(CodesJSON.quoted(row.id)),\"path\":\(CodesJSON.quoted(row.path)),"
                     + "\"stage\":\(CodesJSON.quoted(row.stage.rawValue)),\"error\":\(CodesJSON.quoted(row.error)),"
                     + "\"attempts\":\(row.attempts)}"
             )
         }
+        // On stderr: stdout stays JSON lines, one per failure.
+        if count == 0 { FileHandle.standardError.write(Data("\(store): no failures\n".utf8)) }
     }
 }

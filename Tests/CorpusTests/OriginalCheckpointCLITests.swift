@@ -57,6 +57,7 @@ final class OriginalCheckpointCLITests: XCTestCase {
         let decode = try TestEnv.run(
             ["decode", "--model", "HKUSTAudio/xcodec2", "--codes", codesFile.path, "--out", wav], environment: env)
         XCTAssertEqual(decode.status, 0, decode.stderr)
+        XCTAssertTrue(decode.stderr.hasSuffix("\(wav): 259 codes decoded, 5.18 s\n"), decode.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: wav))
 
         let manifest = try TestEnv.syntheticCorpus(in: directory, count: 3)
@@ -68,6 +69,7 @@ final class OriginalCheckpointCLITests: XCTestCase {
         XCTAssertTrue(
             (run.stdout + run.stderr).contains(
                 "model HKUSTAudio/xcodec2 (revision \(Self.revision), original layout, fingerprint \(fingerprint))"), run.stderr)
+        XCTAssertEqual(try TestEnv.run(["failures", "--store", store]).stderr, "\(store): no failures\n")
         let status = try XCTUnwrap(
             try JSONSerialization.jsonObject(with: Data(TestEnv.run(["status", "--store", store, "--json"]).stdout.utf8)) as? [String: Any]
         )

@@ -20,7 +20,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed runs after one warm-up; the medians are reported.")
     var runs: Int = 3
 
-    @Option(help: "BLAS threads (default: every core).")
+    @Option(help: "BLAS threads (the default is this machine's core count).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Flag(help: "Print one JSON object instead of a table.")

@@ -34,9 +34,9 @@ struct ExportCommand: ParsableCommand {
 
     @Option(help: "The store.") var store: String
     @OptionGroup var tokenizer: TokenizerOption
-    @Option(help: "llasa, jsonl, megatron or parquet.") var format: ExportFormat
+    @Option(help: "The training format.") var format: ExportFormat
     @Option(help: "Output folder.") var out: String
-    @Option(help: "Sequence length: longer sequences are cut, llasa rows padded to it.") var maxLength = 2048
+    @Option(help: "Sequence length: llasa rows are padded to it; longer rows are left out or cut (--overflow).") var maxLength = 2048
     @Option(help: "Rows for validation (default: 1000, capped at 5% of the rows, at least 1).") var valSize: Int?
     @Option(help: "Seed of the shuffle and the split.") var seed: UInt64 = 0
     @Option(help: "Pad id (default: the tokenizer's EOS).") var padId: Int32?

@@ -10,7 +10,7 @@ extension LJSpeechText: ExpressibleByArgument {}
 struct ManifestArguments: ParsableArguments {
     @Option(
         name: .customLong("manifest-format"),
-        help: "librispeech, tsv, jsonl, ljspeech, lhotse or tar (default: from the path and the first line).")
+        help: "The manifest format (default: told from the path and the first parseable lines).")
     var format: ManifestFormat?
 
     @Option(

@@ -26,7 +26,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Encoder workers (default: one per core, each with one BLAS thread).")
     var workers: Int?
 
-    @Option(help: "Only the utterances of shard i of N (hash of the id), or `auto` inside a Slurm array job.")
+    @Option(
+        help: ArgumentHelp(
+            "Only the utterances of shard i of N (hash of the id), or `auto` inside a Slurm array job.", valueName: "i/N|auto"))
     var shard: String?
 
     @OptionGroup var options: RunOptions

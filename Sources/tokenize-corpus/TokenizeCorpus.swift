@@ -10,6 +10,7 @@ struct TokenizeCorpus: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize-corpus",
         abstract: "Turn speech corpora into X-Codec2 tokens for training Llasa TTS models.",
+        version: Version.description,
         subcommands: [
             RunCommand.self, IngestCommand.self, StatusCommand.self, DumpCommand.self, FailuresCommand.self, MergeCommand.self,
             SlurmCommand.self,

@@ -99,8 +99,8 @@ struct RunCommand: ParsableCommand {
         let status = try store.status()
         log.line(
             String(
-                format: "store %@: %d done (%.2f h, %d frames), %d failed, %d pending, %d manifest lines skipped",
-                store.path, status.done, status.audioSecondsDone / 3600, status.frames, status.failed, status.pending,
+                format: "store %@: %d done (%@, %d frames), %d failed, %d pending, %d manifest lines skipped",
+                store.path, status.done, ProgressLog.audio(status.audioSecondsDone), status.frames, status.failed, status.pending,
                 status.manifestProblems))
         if status.failed > 0 {
             var byStage: [String: Int] = [:]
@@ -157,10 +157,20 @@ final class ProgressLog {
     static func describe(_ p: RunProgress) -> String {
         let finished = p.done + p.failed
         let eta = finished > 0 && finished < p.total ? p.elapsed / Double(finished) * Double(p.total - finished) : 0
-        let rtf = p.audioSeconds > 0 ? p.elapsed / p.audioSeconds : 0
+        // No speed before any audio is encoded (the first results may be failures).
+        let speed =
+            p.audioSeconds > 0
+            ? String(format: "RTF %.2f (%.1fx real time)", p.elapsed / p.audioSeconds, p.speed) : "RTF - (no audio encoded yet)"
         return String(
-            format: "%d/%d utterances (%d failed), %.2f h audio, RTF %.2f (%.1fx real time), eta %@",
-            finished, p.total, p.failed, p.audioSeconds / 3600, rtf, p.speed, duration(eta))
+            format: "%d/%d utterances (%d failed), %@ audio, %@, eta %@", finished, p.total, p.failed, audio(p.audioSeconds), speed,
+            duration(eta))
+    }
+
+    /// Seconds of audio in the unit that shows them: seconds, minutes, then hours.
+    static func audio(_ seconds: Double) -> String {
+        seconds < 60
+            ? String(format: "%.1f s", seconds)
+            : seconds < 3600 ? String(format: "%.1f min", seconds / 60) : String(format: "%.2f h", seconds / 3600)
     }
 
     static func duration(_ seconds: Double) -> String {

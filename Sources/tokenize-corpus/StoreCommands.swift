@@ -21,7 +21,7 @@ struct StatusCommand: ParsableCommand {
             ]
             print("model     \(status.model ?? "-") (\(about.compactMap { $0 }.joined(separator: ", ")))")
             print("total     \(status.total)")
-            print("done      \(status.done)  (\(String(format: "%.2f", status.audioSecondsDone / 3600)) h, \(status.frames) frames)")
+            print("done      \(status.done)  (\(ProgressLog.audio(status.audioSecondsDone)), \(status.frames) frames)")
             print("failed    \(status.failed)")
             print("pending   \(status.pending)")
             print("skipped manifest lines \(status.manifestProblems)")

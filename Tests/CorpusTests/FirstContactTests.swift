@@ -29,4 +29,17 @@ final class FirstContactTests: XCTestCase {
         XCTAssertTrue(run.contains("--shard <i/N|auto>"), run)
         XCTAssertFalse(run.contains("lhotse or tar (default"), run)
     }
+
+    /// A small corpus whose first result is a failure shows seconds, not "0.00 h", and no RTF of 0.
+    func testSmallCorporaShowSecondsAndNoSpeedBeforeAnyAudio() throws {
+        let dir = TestEnv.temporaryDirectory("small-corpus")
+        let manifest = dir.appendingPathComponent("m.tsv").path
+        try "path\ttext\nmissing.wav\thello\n".write(toFile: manifest, atomically: true, encoding: .utf8)
+        let store = dir.appendingPathComponent("s.db").path
+        let run = try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", store])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stderr.contains("1/1 utterances (1 failed), 0.0 s audio, RTF - (no audio encoded yet)"), run.stderr)
+        XCTAssertTrue(run.stderr.contains(": 0 done (0.0 s, 0 frames), 1 failed"), run.stderr)
+        XCTAssertTrue(try TestEnv.run(["status", "--store", store]).stdout.contains("done      0  (0.0 s, 0 frames)"))
+    }
 }

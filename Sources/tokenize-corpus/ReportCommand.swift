@@ -28,6 +28,7 @@ struct ReportCommand: ParsableCommand {
         let store = try Store(path: options.store, access: .read)
         let stats = try options.compute(store: store)
         var listened: [ReportSample] = []
+        var decoderWidth: Int?
         if samples > 0, let model {
             let option = try ModelOption.parse(["--model", model])
             let directory = try option.directory()
@@ -35,6 +36,7 @@ struct ReportCommand: ParsableCommand {
             try store.requireModel(id: model, fingerprint: provenance.fingerprint, formerFingerprint: provenance.formerFingerprint)
             let codec = try Xcodec2Model(directory: directory, parts: .decoder)
             ModelOption.sayLayout(of: codec, model: model)
+            decoderWidth = codec.config.hiddenSize
             let workspace = Workspace(threads: ProcessInfo.processInfo.activeProcessorCount)
             for utterance in try store.sampleUtterances(count: samples, seed: options.seed) {
                 var source: [Float] = [], problem: String?
@@ -54,8 +56,13 @@ struct ReportCommand: ParsableCommand {
                 listened.append(sample)
             }
         }
-        let page = ReportPage(
+        var page = ReportPage(
             stats: stats, samples: listened, title: title ?? "Corpus report: \(URL(fileURLWithPath: options.store).lastPathComponent)")
+        if let width = decoderWidth, width != Xcodec2Config().hiddenSize {
+            page.samplesNote =
+                "Decoded by a model \(width) wide, not the 1024-wide X-Codec2: a test model (such as tiny-a), whose random "
+                + "weights decode to noise."
+        }
         let html = Data(page.html.utf8)
         do {
             try html.write(to: URL(fileURLWithPath: out), options: .atomic)

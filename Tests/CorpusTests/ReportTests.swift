@@ -67,6 +67,8 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.stderr)
         let html = try String(contentsOfFile: out, encoding: .utf8)
         XCTAssertEqual(html.components(separatedBy: "<div class=\"sample\">").count - 1, 4)
+        XCTAssertTrue(html.contains("Decoded by a model 32 wide, not the 1024-wide X-Codec2: a test model"), "the samples are noise")
+        XCTAssertTrue(html.contains("Minutes per speaker") && !html.contains("Hours per speaker"), "a small corpus draws minutes")
         // Spread over speakers: the three speakers of the corpus all appear before one comes twice.
         let speakers = html.components(separatedBy: "<div class=\"sample\"><h3>").dropFirst().map {
             $0.components(separatedBy: "<p>")[1].prefix(4)

@@ -8,6 +8,8 @@ public struct ReportPage {
     public var samples: [ReportSample]
     public var title: String
     public var generatedAt = Date()
+    /// Set when the samples were decoded by a model that is not a trained X-Codec2 (a test model): said above them.
+    public var samplesNote: String?
 
     /// The ids of the charts every report of a store with done utterances holds (the token-length chart needs a
     /// tokenizer); the browser test checks each is drawn.
@@ -89,7 +91,8 @@ public struct ReportPage {
         let inMinutes = (top.map(\.hours).max() ?? 0) < 1
         let bars = SVGBarList(label: inMinutes ? "minutes" : "hours", rows: top.map { ($0.speaker, inMinutes ? $0.hours * 60 : $0.hours) })
         return figure(
-            "Hours per speaker", bars.svg(id: Self.chartIDs[1], title: "Hours per speaker"),
+            inMinutes ? "Minutes per speaker" : "Hours per speaker",
+            bars.svg(id: Self.chartIDs[1], title: inMinutes ? "Minutes per speaker" : "Hours per speaker"),
             "The \(top.count) speakers with the most hours of \(stats.speakers.count).")
     }
 
@@ -174,6 +177,7 @@ public struct ReportPage {
         var html = "<section id=\"samples\"><h2>Listen</h2><p class=\"note\">Source audio at 16 kHz and the audio decoded from "
         html += "its stored codes; log-mel spectrograms on one colour scale (\(Int(ReportSample.dynamicRange)) dB); LSD is the "
         html += "log-spectral distance between them in dB.</p>"
+        if let samplesNote { html += "<p class=\"note\"><strong>\(HTML.escape(samplesNote))</strong></p>" }
         for sample in samples {
             html += "<div class=\"sample\"><h3>\(HTML.escape(sample.id))</h3><p>\(HTML.escape(sample.speaker ?? "no speaker")), "
             html +=

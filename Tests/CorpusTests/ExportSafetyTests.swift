@@ -172,9 +172,7 @@ final class ExportSafetyTests: XCTestCase {
     /// left, runs, and `--out` holds it, with no staging folder and no marker left (third hostile round, item 9).
     func testAnExportKilledWhilePublishingIsFollowedByAWholeOne() throws {
         let dir = TestEnv.temporaryDirectory("export-publish")
-        let manifest = try TestEnv.syntheticCorpus(in: dir, count: 4)
-        let store = dir.appendingPathComponent("s.db").path
-        XCTAssertEqual(try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", store]).status, 0)
+        let (_, store) = try TestEnv.encodedCorpus(in: dir, count: 4)
         for (index, point) in ["publish", "exchanged", "published"].enumerated() {
             let out = dir.appendingPathComponent("out\(index)").path
             for existing in [false, true] {
@@ -206,9 +204,7 @@ final class ExportSafetyTests: XCTestCase {
     /// (a re-export into the same folder then loaded the previous rows; scripts/reference/check_exports.py loads one).
     func testAnEmptyTrainSplitIsAnErrorAndTheCardHasNoPatterns() throws {
         let dir = TestEnv.temporaryDirectory("export-empty")
-        let manifest = try TestEnv.syntheticCorpus(in: dir, count: 4)
-        let store = dir.appendingPathComponent("s.db").path
-        XCTAssertEqual(try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", store]).status, 0)
+        let (_, store) = try TestEnv.encodedCorpus(in: dir, count: 4)
         let out = dir.appendingPathComponent("out").path
         let empty = try TestEnv.run(
             [

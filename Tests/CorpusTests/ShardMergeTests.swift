@@ -65,9 +65,7 @@ final class ShardMergeTests: XCTestCase {
     /// merges nothing and says so; nothing merged from any source is an error.
     func testTheTargetAndStoresWithoutAModelAreSkippedByName() throws {
         let dir = TestEnv.temporaryDirectory("merge-skips")
-        let manifest = try TestEnv.syntheticCorpus(in: dir, count: 2)
-        let task = dir.appendingPathComponent("task-0.db").path
-        XCTAssertEqual(try TestEnv.run(["run", manifest, "--model", TestEnv.tinyModel, "--store", task]).status, 0)
+        let (manifest, task) = try TestEnv.encodedCorpus(in: dir, count: 2, store: "task-0.db")
         let all = dir.appendingPathComponent("task-all.db").path
         XCTAssertEqual(try TestEnv.run(["merge", task, "--into", all]).status, 0)
         let rerun = try TestEnv.run(["merge", task, all, "--into", dir.path + "/./task-all.db"])

@@ -86,6 +86,15 @@ enum TestEnv {
         return manifest
     }
 
+    /// A synthetic corpus of `count` clips in `directory` run into `store` there with the tiny model: (manifest, store).
+    static func encodedCorpus(in directory: URL, count: Int, store name: String = "s.db") throws -> (manifest: String, store: String) {
+        let manifest = try syntheticCorpus(in: directory, count: count)
+        let store = directory.appendingPathComponent(name).path
+        let result = try run(["run", manifest, "--model", tinyModel, "--store", store])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return (manifest, store)
+    }
+
     static func jsonLines(_ text: String) -> [[String: Any]] {
         text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }

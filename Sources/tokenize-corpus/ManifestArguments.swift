@@ -6,6 +6,24 @@ extension ManifestFormat: ExpressibleByArgument {}
 extension LhotseText: ExpressibleByArgument {}
 extension LJSpeechText: ExpressibleByArgument {}
 
+/// The manifests of `run`, `ingest` and `slurm`, named either way: as arguments or with `--manifest`.
+struct ManifestList: ParsableArguments {
+    @Argument(
+        help: ArgumentHelp(
+            "LibriSpeech or LJSpeech folders, TSV or JSONL manifests, Lhotse cuts, tar shards (a shard, a folder, a list, a glob).",
+            valueName: "manifest"))
+    var positional: [String] = []
+
+    @Option(name: .customLong("manifest"), parsing: .upToNextOption, help: "The same, given as an option.")
+    var named: [String] = []
+
+    var all: [String] { positional + named }
+
+    func validate() throws {
+        guard !all.isEmpty else { throw ValidationError("name at least one manifest (as an argument or with --manifest)") }
+    }
+}
+
 /// How `run`, `ingest` and `slurm` read manifests.
 struct ManifestArguments: ParsableArguments {
     @Option(
@@ -84,7 +102,7 @@ struct IngestCommand: ParsableCommand {
         abstract: "Read manifests into the store without encoding (what `run` does first).",
         discussion: "Checks a corpus's manifests, and lets `stats` see it, before the long run. Needs no model.")
 
-    @Argument(help: "Manifests, as for `run`.") var manifests: [String]
+    @OptionGroup var manifests: ManifestList
     @Option(help: "The SQLite store to create or update.") var store: String
     @OptionGroup var manifest: ManifestArguments
 
@@ -93,7 +111,7 @@ struct IngestCommand: ParsableCommand {
         let store = try Store(path: self.store)
         defer { do { try store.close() } catch { log.line("closing \(store.path): \(error)") } }
         let problems = ProblemLog(log)
-        let result = try store.ingest(manifests: manifests, options: manifest.options, problem: problems.add)
+        let result = try store.ingest(manifests: manifests.all, options: manifest.options, problem: problems.add)
         problems.finish(store: self.store)
         log.line(RunCommand.describe(result))
     }

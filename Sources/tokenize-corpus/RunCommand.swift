@@ -14,9 +14,7 @@ struct RunCommand: ParsableCommand {
             """
     )
 
-    @Argument(
-        help: "LibriSpeech or LJSpeech folders, TSV or JSONL manifests, Lhotse cuts, tar shards (a shard, a folder, a list, a glob).")
-    var manifests: [String]
+    @OptionGroup var manifests: ManifestList
 
     @OptionGroup var model: ModelOption
 
@@ -56,7 +54,8 @@ struct RunCommand: ParsableCommand {
         defer { do { try store.close() } catch { log.line("closing \(store.path): \(error)") } }
         try store.bindModel(provenance)
         let problems = ProblemLog(log)
-        let ingested = try store.ingest(manifests: manifests, options: options.manifest.options, shard: shard, problem: problems.add)
+        let ingested = try store.ingest(
+            manifests: manifests.all, options: options.manifest.options, shard: shard, problem: problems.add)
         problems.finish(store: self.store)
         log.line(Self.describe(ingested))
         let pending = try store.pending(retryFailed: options.retryFailed, wanted: ingested.wanted)

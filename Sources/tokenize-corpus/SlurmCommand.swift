@@ -13,7 +13,7 @@ struct SlurmCommand: ParsableCommand {
             """
     )
 
-    @Option(parsing: .upToNextOption, help: "Manifests or corpus folders, as for run.") var manifest: [String]
+    @OptionGroup var manifests: ManifestList
     @OptionGroup var model: ModelOption
     @Option(help: "Output folder for the scripts, stores and logs.") var out: String
     @Option(help: "Array tasks (shards).") var tasks: Int
@@ -26,7 +26,6 @@ struct SlurmCommand: ParsableCommand {
     func validate() throws {
         guard tasks >= 1 else { throw ValidationError("--tasks must be at least 1") }
         guard cpusPerTask >= 1 else { throw ValidationError("--cpus-per-task must be at least 1") }
-        guard !manifest.isEmpty else { throw ValidationError("--manifest is required") }
     }
 
     /// A path in an #SBATCH directive: double-quoted (Slurm takes quoted values), `%` doubled (a filename pattern
@@ -44,7 +43,7 @@ struct SlurmCommand: ParsableCommand {
         // Every value lands in a script: a control character could end a directive or start a command.
         let values =
             [("--out", out), ("--model", model.model), ("--time", time), ("--mem-per-cpu", memPerCpu)]
-            + manifest.map { ("--manifest", $0) } + (partition.map { [("--partition", $0)] } ?? [])
+            + manifests.all.map { ("--manifest", $0) } + (partition.map { [("--partition", $0)] } ?? [])
             + options.arguments.map { ("a run option", $0) }
         for (name, value) in values where value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw CommandFailure("\(name) \(value.debugDescription) holds a control character; it cannot go into a job script")
@@ -69,7 +68,7 @@ struct SlurmCommand: ParsableCommand {
         var isFolder: ObjCBool = false
         let modelArgument =
             fm.fileExists(atPath: model.model, isDirectory: &isFolder) && isFolder.boolValue ? Self.absolute(model.model) : model.model
-        let manifests = manifest.map { Self.quote(Self.absolute($0)) }.joined(separator: " ")
+        let manifestWords = manifests.all.map { Self.quote(Self.absolute($0)) }.joined(separator: " ")
         let q = Self.quote
         var header = """
             #!/bin/bash
@@ -88,7 +87,7 @@ struct SlurmCommand: ParsableCommand {
             header + """
                 # One shard per array task; `run` resumes, so a requeued or resubmitted task continues where it stopped.
                 set -euo pipefail
-                exec \(q(binary)) run \(manifests) --model \(q(modelArgument)) \\
+                exec \(q(binary)) run \(manifestWords) --model \(q(modelArgument)) \\
                     --store \(q(dir))/stores/task-"$SLURM_ARRAY_TASK_ID".db --shard auto \\
                     --workers "${SLURM_CPUS_PER_TASK:-\(cpusPerTask)}" \(options.arguments.map(q).joined(separator: " "))
 

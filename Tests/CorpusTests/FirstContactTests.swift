@@ -42,4 +42,22 @@ final class FirstContactTests: XCTestCase {
         XCTAssertTrue(run.stderr.contains(": 0 done (0.0 s, 0 frames), 1 failed"), run.stderr)
         XCTAssertTrue(try TestEnv.run(["status", "--store", store]).stdout.contains("done      0  (0.0 s, 0 frames)"))
     }
+
+    /// `run`, `ingest` and `slurm` take manifests either way: as arguments or with `--manifest`.
+    func testManifestsAreTakenAsArgumentsOrWithTheOption() throws {
+        let dir = TestEnv.temporaryDirectory("manifest-forms")
+        let manifest = try TestEnv.syntheticCorpus(in: dir, count: 2)
+        let named = try TestEnv.run(
+            ["run", "--manifest", manifest, "--model", TestEnv.tinyModel, "--store", dir.appendingPathComponent("a.db").path])
+        XCTAssertEqual(named.status, 0, named.stderr)
+        XCTAssertEqual(try TestEnv.run(["ingest", "--manifest", manifest, "--store", dir.appendingPathComponent("b.db").path]).status, 0)
+        let out = dir.appendingPathComponent("job")
+        let slurm = try TestEnv.run(["slurm", manifest, "--model", TestEnv.tinyModel, "--out", out.path, "--tasks", "2"])
+        XCTAssertEqual(slurm.status, 0, slurm.stderr)
+        let script = try String(contentsOf: out.appendingPathComponent("tokenize.sbatch"), encoding: .utf8)
+        XCTAssertTrue(script.contains(" run '\(manifest)' --model "), script)
+        let none = try TestEnv.run(["run", "--model", TestEnv.tinyModel, "--store", dir.appendingPathComponent("c.db").path])
+        XCTAssertNotEqual(none.status, 0)
+        XCTAssertTrue(none.stderr.hasPrefix("Error: name at least one manifest (as an argument or with --manifest)"), none.stderr)
+    }
 }

@@ -148,7 +148,8 @@ public final class Checkpoint: @unchecked Sendable {
             release(directionName)
             return try finite(Weight(shape: shape, data: UnsafeBufferPointer(folded)), "\(directionName) (weight-norm fold)")
         case .attention(let fusedName, let part, let rope):
-            let fused = try stored(fusedName)
+            // Each of the three parts is checked once, not the whole fused tensor three times.
+            let fused = try stored(fusedName, checked: false)
             let rows = shape[0], cols = shape[1]
             guard !rope || rows % OriginalLayout.decoderHeadDim == 0 else {
                 throw CheckpointError.malformed(fusedName, "\(rows) rows are not whole heads of \(OriginalLayout.decoderHeadDim)")
@@ -158,7 +159,7 @@ public final class Checkpoint: @unchecked Sendable {
                 fused: fused.pointer, part: part, rows: rows, cols: cols,
                 ropeHeads: rope ? rows / OriginalLayout.decoderHeadDim : nil, into: out.baseAddress!)
             if part == 2 { release(fusedName) }
-            return Weight(shape: shape, data: UnsafeBufferPointer(out))
+            return try finite(Weight(shape: shape, data: UnsafeBufferPointer(out)), "\(fusedName) (part \(part) of q, k, v)")
         }
     }
 

@@ -86,7 +86,7 @@ public final class HubDownloader: NSObject, @unchecked Sendable {
         guard let main = ["tokenizer.json", "tokenizer.model", "original/tokenizer.model"].first(where: available.contains) else {
             throw HubError.badResponse(HubRepo(kind: "tokenizer", id: id), "no tokenizer.json or tokenizer.model in the repository")
         }
-        return [main] + (available.contains("tokenizer_config.json") ? ["tokenizer_config.json"] : [])
+        return [main] + ["tokenizer_config.json", "chat_template.jinja"].filter(available.contains)
     }
 
     /// The snapshot folder with the model's files.

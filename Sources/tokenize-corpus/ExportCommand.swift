@@ -4,6 +4,7 @@ import Foundation
 
 extension ExportFormat: ExpressibleByArgument {}
 extension OverflowPolicy: ExpressibleByArgument {}
+extension TrainerPreset: ExpressibleByArgument {}
 
 /// `--prompt same-speaker`.
 enum PromptKind: String, ExpressibleByArgument, CaseIterable {
@@ -26,6 +27,10 @@ struct ExportCommand: ParsableCommand {
             the counts are the transcript's and the utterance's before any cut.
             megatron: train/val.bin + .idx (MMIDIDX, int32), one document per utterance, unpadded.
             parquet: train/val-NNNNN.parquet (id, text, speaker, duration, codes, input_ids), for the Hub.
+            --trainer NAME writes llasa rows the way that trainer's loader reads them: its file names and pad id, and rows \
+            that still end in <|SPEECH_GENERATION_END|> after its chat template wraps them (llasa-training: \
+            zhenye234/LLaSA_training; llasa-multigpu: SebastianBodza/LLaSA_training; unsloth: the Llasa_TTS notebook, \
+            which keeps speech whole and cuts the transcript). Check any export with check-export.
             Every export folder gets a README.md dataset card.
             All formats put the same utterances in val for the same --seed. export_info.json records the token ids \
             and the utterance ids of each split in row order. The export is staged beside --out and published with \
@@ -34,7 +39,17 @@ struct ExportCommand: ParsableCommand {
 
     @Option(help: "The store.") var store: String
     @OptionGroup var tokenizer: TokenizerOption
-    @Option(help: "The training format.") var format: ExportFormat
+    @Option(help: "The training format (llasa with --trainer).") var format: ExportFormat?
+    @Option(
+        help: ArgumentHelp(
+            "Write for this trainer: llasa-training, llasa-multigpu or unsloth (file names, pad id, and the budget of its chat template).",
+            valueName: "name"))
+    var trainer: TrainerPreset?
+    @Option(help: "llasa-multigpu: train rows over this many rank files (the fork's train_tts.py reads ranks 0 and 1).") var ranks = 2
+    @Option(help: "The trainer's chat template (a Jinja file), instead of the tokenizer's.") var chatTemplate: String?
+    @Option(help: "The first day of training (YYYY-MM-DD, default today): the template renders the day the loader runs.")
+    var trainFrom: DayOption?
+    @Option(help: "Days the training runs: rows fit the template of each of them.") var trainDays = 7
     @Option(help: "Output folder.") var out: String
     @Option(help: "Sequence length: llasa rows are padded to it; longer rows are left out or cut (--overflow).") var maxLength = 2048
     @Option(help: "Rows for validation (default: 1000, capped at 5% of the rows, at least 1).") var valSize: Int?
@@ -47,7 +62,7 @@ struct ExportCommand: ParsableCommand {
         help: ArgumentHelp(
             "Rows longer than --max-length: drop (left out, counted) or truncate (cut, as LLaSA_training does).",
             discussion: "drop is the default: a cut row loses <|SPEECH_GENERATION_END|>, and a model trained on it learns not to stop."))
-    var overflow: OverflowPolicy = .drop
+    var overflow: OverflowPolicy?
 
     @Option(
         help: "same-speaker: start each row with another utterance of its speaker from the same split (llasa, jsonl, megatron, parquet).")
@@ -72,6 +87,17 @@ struct ExportCommand: ParsableCommand {
     var whereSQL: String?
 
     func validate() throws {
+        guard format != nil || trainer != nil else {
+            throw ValidationError("Missing expected argument '--format <format>' (or --trainer <name>)")
+        }
+        if let trainer, let format, format != .llasa {
+            throw ValidationError("--trainer \(trainer.rawValue) writes llasa memmaps; --format \(format.rawValue) does not go with it")
+        }
+        if let trainer, let overflow {
+            throw ValidationError(
+                "--trainer \(trainer.rawValue) sets the overflow rule (\(trainer.cutsText ? "cut-text" : "drop")); drop --overflow \(overflow.rawValue)"
+            )
+        }
         guard promptMinDuration >= 0, promptMaxDuration >= promptMinDuration else {
             throw ValidationError("--prompt-min-duration must be >= 0 and <= --prompt-max-duration")
         }
@@ -90,13 +116,28 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let text = try tokenizer.load()
+        let format = self.format ?? .llasa
         var options = ExportOptions(format: format)
         options.maxLength = maxLength
         options.valSize = valSize
         options.seed = seed
         options.padId = padId
         options.force = force
-        options.overflow = overflow
+        options.overflow = overflow ?? .drop
+        if let trainer {
+            options.trainer = trainer
+            options.ranks = ranks
+            if !trainer.hasEvalSplit && valSize == nil { options.valSize = 0 }
+            options.overflow = trainer.cutsText ? .cutText : .drop
+            options.padId = try padId ?? trainer.padId(tokenizer: text)
+            let vocabulary = try LlasaVocabulary(tokenizer: text, padId: options.padId)
+            text.addTokens(LlasaVocabulary.taskTokens.map { ($0, vocabulary.taskTokenIds[$0]!) })
+            // The loader renders the day it runs (strftime_now): the budget holds on every day of training.
+            guard trainDays >= 1 else { throw ValidationError("--train-days must be at least 1") }
+            options.trainerTemplate = try TrainerTemplate.longest(
+                tokenizer: text, vocabulary: vocabulary, template: try text.trainerChatTemplate(override: chatTemplate),
+                from: trainFrom?.date ?? Date(), days: trainDays)
+        }
         if prompt == .sameSpeaker {
             var p = PromptOptions()
             p.minDuration = promptMinDuration
@@ -125,14 +166,25 @@ struct ExportCommand: ParsableCommand {
                     + (summary.pendingRows > 0 ? ": the corpus is not finished (run it again to encode them)" : ""))
         }
         for filter in summary.filters { print("filtered    \(filter.removed) by \(filter.filter)") }
-        if overflow == .drop { print("dropped     \(summary.droppedRows) rows longer than \(maxLength) (--overflow drop)") }
+        if let trainer, let added = summary.trainerTemplateTokens {
+            print(
+                "trainer     \(trainer.rawValue): \(trainer.summary); its chat template adds \(added) ids before the end token, so rows are at most \(maxLength - added)"
+            )
+        }
+        let budget = "\(maxLength)" + (summary.trainerTemplateTokens.map { " with the \($0) template ids" } ?? "")
+        if options.overflow == .drop { print("dropped     \(summary.droppedRows) rows longer than \(budget) (--overflow drop)") }
+        if options.overflow == .cutText {
+            print(
+                "cut         \(summary.textCutRows) rows had their transcript's end cut to fit \(budget); \(summary.droppedRows) left out (speech alone too long)"
+            )
+        }
         if summary.prompt != nil {
             print(
                 "prompts     \(summary.rowsWithPrompt) rows with one, \(summary.rowsWithoutPrompt) without (no other utterance of the speaker in range)"
             )
         }
         print("tokens      \(summary.tokens) written (text \(summary.textTokens), speech \(summary.speechTokens) before cuts)")
-        if overflow == .truncate { print("truncated   \(summary.truncatedRows) rows longer than \(maxLength)") }
+        if options.overflow == .truncate { print("truncated   \(summary.truncatedRows) rows longer than \(maxLength)") }
         if summary.rowsWithoutSpeech > 0 {
             print(
                 "warning     \(summary.rowsWithoutSpeech) rows hold no speech (transcript alone reaches "
@@ -149,6 +201,8 @@ struct ExportCommand: ParsableCommand {
             "speech base \(v.speechBase)\(v.speechTokensInTokenizer ? " (the tokenizer's <|s_0|>)" : " (after the task tokens)")"
                 + "; ids up to \(v.requiredVocabularySize - 1)"
         )
-        print("pad id      \(v.padId)\(padId == nil ? " (EOS \(text.eosToken ?? "?"))" : "")")
+        let padSource =
+            padId != nil ? "" : (trainer?.padToken.map { " (\($0), the pad id the trainer masks)" } ?? " (EOS \(text.eosToken ?? "?"))")
+        print("pad id      \(v.padId)\(padSource)")
     }
 }

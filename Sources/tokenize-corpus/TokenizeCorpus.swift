@@ -15,7 +15,8 @@ struct TokenizeCorpus: ParsableCommand {
             RunCommand.self, IngestCommand.self, StatusCommand.self, DumpCommand.self, FailuresCommand.self, MergeCommand.self,
             SlurmCommand.self,
             CodesCommand.self, DecodeCommand.self, RoundtripCommand.self, BenchCommand.self,
-            TextTokensCommand.self, ExportCommand.self, BenchTokenizerCommand.self, StatsCommand.self, ReportCommand.self,
+            TextTokensCommand.self, ChatTemplateCommand.self, ExportCommand.self, CheckExportCommand.self, BenchTokenizerCommand.self,
+            StatsCommand.self, ReportCommand.self,
         ]
     )
 }

@@ -35,7 +35,9 @@ enum DatasetCard {
 
         var prose = ["", "# X-Codec2 tokens for Llasa", ""]
         prose.append(
-            "Made by `tokenize-corpus export --format \(summary.format.rawValue)` from the store `\(summary.store)`: "
+            "Made by `tokenize-corpus export "
+                + (summary.trainer.map { "--trainer \($0.rawValue)" } ?? "--format \(summary.format.rawValue)")
+                + "` from the store `\(summary.store)`: "
                 + "speech encoded with the X-Codec2 model `\(summary.model ?? "?")`\(modelDetails(summary)) "
                 + "(65536 codes, 50 per second of 16 kHz audio), "
                 + "text tokenized with `\(summary.tokenizer)`.")
@@ -43,12 +45,22 @@ enum DatasetCard {
         prose.append(
             "Each sequence is `<|TEXT_UNDERSTANDING_START|>` transcript `<|TEXT_UNDERSTANDING_END|><|SPEECH_GENERATION_START|>` "
                 + "speech tokens `<|SPEECH_GENERATION_END|>` (speech token of code c: \(summary.vocabulary.speechBase) + c), at most "
-                + "\(summary.maxLength) ids; longer ones were \(summary.overflow == .drop ? "left out" : "cut at that length")."
+                + "\(summary.maxLength - (summary.trainerTemplateTokens ?? 0)) ids; longer ones were "
+                + ["drop": "left out", "truncate": "cut at that length", "cut-text": "kept with their transcript's end cut to fit"][
+                    summary.overflow.rawValue]! + "."
                 + (summary.prompt.map {
                     " Each row starts with another utterance of its speaker (\(String(format: "%g", $0.minDuration))-"
                         + "\(String(format: "%g", $0.maxDuration)) s, same split): the transcripts joined with a space, the prompt's "
                         + "speech tokens before the target's."
                 } ?? ""))
+        if let trainer = summary.trainer, let added = summary.trainerTemplateTokens {
+            prose.append("")
+            prose.append(
+                "Written for \(trainer.summary) (`--trainer \(trainer.rawValue)`): its loader wraps each row in the tokenizer's chat "
+                    + "template, which adds \(added) ids before the end token, and cuts the result to \(summary.maxLength); every row here still ends in "
+                    + "`<|SPEECH_GENERATION_END|>` after that. Pad id \(summary.vocabulary.padId), the one the trainer masks. "
+                    + "`tokenize-corpus check-export` re-checks the folder as that loader reads it.")
+        }
         if [.llasa, .jsonl].contains(summary.format) {
             prose.append("")
             prose.append(
@@ -62,8 +74,11 @@ enum DatasetCard {
         for filter in summary.filters {
             prose.append("| removed by `\(filter.filter.replacingOccurrences(of: "|", with: "\\|"))` | \(filter.removed) |")
         }
-        if summary.overflow == .drop {
-            prose.append("| removed by `--overflow drop` (over \(summary.maxLength) ids) | \(summary.droppedRows) |")
+        let limit = "\(summary.maxLength - (summary.trainerTemplateTokens ?? 0)) ids"
+        if summary.overflow == .drop { prose.append("| removed by `--overflow drop` (over \(limit)) | \(summary.droppedRows) |") }
+        if summary.overflow == .cutText {
+            prose.append("| transcript cut to fit \(limit) | \(summary.textCutRows) |")
+            prose.append("| removed: speech alone over \(limit) | \(summary.droppedRows) |")
         }
         prose.append("| train | \(summary.rows["train", default: 0]) |")
         prose.append("| validation | \(summary.rows["val", default: 0]) |")

@@ -23,6 +23,7 @@ struct ExportFolder {
     /// A name an export writes: a fixed one, or a Parquet part `train-00000.parquet`.
     static func isExportName(_ name: String) -> Bool {
         if exportNames.contains(name) { return true }
+        if TrainerPreset.isFileName(name) { return true }
         let parts = name.split(separator: "-")
         return parts.count == 2 && ["train", "val"].contains(parts[0]) && parts[1].hasSuffix(".parquet")
             && parts[1].dropLast(8).count == 5 && parts[1].dropLast(8).allSatisfy(\.isNumber)

@@ -7,6 +7,9 @@ public enum OverflowPolicy: String, CaseIterable, Sendable, Codable {
     case truncate
     /// Leave the row out, and count it.
     case drop
+    /// Keep the speech whole and cut the transcript's end to fit (unsloth's rule); a row whose speech alone does
+    /// not fit, with one text token, is left out.
+    case cutText = "cut-text"
 }
 
 /// `--prompt same-speaker`: each row starts with another utterance of its speaker, from its own split.
@@ -110,6 +113,16 @@ extension ExportSelection {
         }
 
         // Overflow: rows whose bound exceeds --max-length are tokenized to know; only `drop` needs to know now.
+        let limit = options.rowLimit
+        if options.overflow == .cutText {
+            for i in 0..<total {
+                let p = Int(s.prompts[i])
+                // The task tokens, one text token and the codes: the shortest the row can be cut to.
+                let floor = 5 + Int(frames[i]) + (p >= 0 ? Int(frames[p]) : 0)
+                if floor > limit { s.drop(index: i) }
+            }
+            s.droppedPositions = s.droppedPositions.map { $0.sorted() }
+        }
         if options.overflow == .drop {
             let text = try db.makeStatement(sql: "SELECT CAST(transcript AS BLOB) FROM utterances WHERE rowid = ?")
             func transcript(_ index: Int) throws -> String {
@@ -119,18 +132,11 @@ extension ExportSelection {
                 let p = Int(s.prompts[i])
                 var bound = Int(textBytes[i]) + Int(frames[i]) + 4
                 if p >= 0 { bound += Int(textBytes[p]) + 1 + Int(frames[p]) }
-                guard bound > options.maxLength else { continue }
+                guard bound > limit else { continue }
                 let joined = p >= 0 ? try transcript(p) + " " + transcript(i) : try transcript(i)
                 builder.build(text: joined, codes: [])
                 let length = builder.ids.count + Int(frames[i]) + (p >= 0 ? Int(frames[p]) : 0)
-                if length > options.maxLength {
-                    let position = s.permutation(i)
-                    if position < s.trainCount {
-                        s.droppedPositions[0].append(position)
-                    } else {
-                        s.droppedPositions[1].append(position - s.trainCount)
-                    }
-                }
+                if length > limit { s.drop(index: i) }
             }
             s.droppedPositions = s.droppedPositions.map { $0.sorted() }
         }

@@ -109,6 +109,12 @@ struct ExportSelection {
     var selected: Int { rowids.count }
     var dropped: Int { droppedPositions[0].count + droppedPositions[1].count }
 
+    /// Leaves the selected row `index` out of its split.
+    mutating func drop(index: Int) {
+        let position = permutation(index)
+        if position < trainCount { droppedPositions[0].append(position) } else { droppedPositions[1].append(position - trainCount) }
+    }
+
     /// The split and the position within it of selected row `index`; nil when dropped.
     func place(_ index: Int) -> (split: Int, position: Int)? {
         let p = permutation(index)

@@ -69,6 +69,15 @@ public struct ExportOptions: Sendable {
     public var overflow = OverflowPolicy.drop
     /// nil: no prompt.
     public var prompt: PromptOptions?
+    /// A trainer's file layout, pad id and length budget (llasa format only); nil: the reference rows.
+    public var trainer: TrainerPreset?
+    /// The trainer's chat template as tokenized, when `trainer` is set: its ids count against --max-length.
+    public var trainerTemplate: TrainerTemplate?
+    /// `llasa-multigpu`: train rows spread over this many rank files.
+    public var ranks = 2
+
+    /// The longest row written: --max-length less what the trainer's chat template adds before the end token.
+    var rowLimit: Int { maxLength - (trainerTemplate?.overheadBeforeEnd ?? 0) }
 
     /// Llama 3's context; longer rows would be mostly padding, and the memmap is rows x max-length x 4 bytes.
     public static let maxLengthLimit = 131_072
@@ -104,6 +113,12 @@ public struct ExportSummary: Codable, Sendable {
     /// Rows left out for being longer than --max-length (`--overflow drop`).
     public var droppedRows = 0
     public var prompt: PromptOptions?
+    /// The trainer preset, and the ids its chat template adds to each row before the end token (counted against
+    /// max_length).
+    public var trainer: TrainerPreset?
+    public var trainerTemplateTokens: Int?
+    /// Rows whose transcript was cut to fit (`cut-text`, the unsloth preset).
+    public var textCutRows = 0
     public var rowsWithPrompt = 0
     /// Rows whose speaker has no other utterance in the prompt range within their split (or no speaker).
     public var rowsWithoutPrompt = 0
@@ -125,6 +140,7 @@ public struct ExportSummary: Codable, Sendable {
         case doneRows = "done_rows", filters, overflow, droppedRows = "dropped_rows", prompt
         case pendingRows = "pending_rows", failedRows = "failed_rows"
         case rowsWithPrompt = "rows_with_prompt", rowsWithoutPrompt = "rows_without_prompt"
+        case trainer, trainerTemplateTokens = "trainer_template_tokens", textCutRows = "text_cut_rows"
     }
 }
 
@@ -141,6 +157,23 @@ public struct Exporter {
     {
         guard (1...ExportOptions.maxLengthLimit).contains(options.maxLength) else {
             throw ExportError("--max-length \(options.maxLength) is outside 1...\(ExportOptions.maxLengthLimit)")
+        }
+        if let trainer = options.trainer {
+            guard options.format == .llasa else {
+                throw ExportError("--trainer \(trainer.rawValue) writes llasa memmaps; drop --format \(options.format.rawValue)")
+            }
+            guard options.trainerTemplate != nil else {
+                throw ExportError("--trainer \(trainer.rawValue): the trainer's chat template is not loaded")
+            }
+            guard options.rowLimit >= 8 else {
+                throw ExportError(
+                    "--max-length \(options.maxLength) leaves no room: the trainer's chat template alone adds \(options.trainerTemplate!.overheadBeforeEnd) ids"
+                )
+            }
+            if !trainer.hasEvalSplit && (options.valSize ?? 0) > 0 {
+                throw ExportError("--trainer \(trainer.rawValue): \(trainer.summary) has no eval split; drop --val-size")
+            }
+            guard options.ranks >= 1 else { throw ExportError("--ranks must be at least 1") }
         }
         let vocabulary = try LlasaVocabulary(tokenizer: tokenizer, padId: options.padId)
         let folder = try ExportFolder(out: directory, force: options.force)
@@ -187,6 +220,8 @@ public struct Exporter {
         summary.modelFingerprint = try store.info("model_fingerprint")
         summary.overflow = options.overflow
         summary.prompt = options.prompt
+        summary.trainer = options.trainer
+        summary.trainerTemplateTokens = options.trainerTemplate?.overheadBeforeEnd
         var builder = LlasaSequenceBuilder(tokenizer: tokenizer, vocabulary: vocabulary)
         // One read transaction: the rows decided are the rows written.
         try store.pool.read { db in
@@ -202,7 +237,7 @@ public struct Exporter {
             if options.prompt != nil { summary.rowsWithoutPrompt = selection.rowsWithoutPrompt }
             let sink = try ExportSink(
                 format: options.format, folder: folder, trainRows: trainCount, valRows: valCount, maxLength: options.maxLength,
-                padId: vocabulary.padId, withPrompt: options.prompt != nil)
+                padId: vocabulary.padId, withPrompt: options.prompt != nil, trainer: options.trainer, ranks: options.ranks)
             var ids = [[String]](repeating: [], count: 2)
             if options.format == .llasa { ids = [Array(repeating: "", count: trainCount), Array(repeating: "", count: valCount)] }
             let promptRow = try db.makeStatement(sql: "SELECT id, CAST(transcript AS BLOB) AS text, codes FROM utterances WHERE rowid = ?")
@@ -231,6 +266,10 @@ public struct Exporter {
                     summary.rowsWithPrompt += 1
                 }
                 builder.build(text: text, codes: codes)
+                if options.overflow == .cutText && builder.ids.count > options.rowLimit {
+                    builder.cutText(by: builder.ids.count - options.rowLimit)
+                    summary.textCutRows += 1
+                }
                 exported.inputIDs = builder.ids.prefix(options.maxLength)
                 exported.truncated = builder.ids.count > exported.inputIDs.count
                 exported.textTokens = builder.textTokens
@@ -292,10 +331,16 @@ final class LlasaRowsWriter: SplitWriter {
     private let padId: Int32
     private var row: [Int32]
 
-    init(prefix: String, rows: Int, maxLength: Int, padId: Int32) throws {
-        memmap = try ExportFile(prefix + "_input_ids.memmap")
+    convenience init(prefix: String, rows: Int, maxLength: Int, padId: Int32) throws {
+        try self.init(
+            memmapPath: prefix + "_input_ids.memmap", shapePath: prefix + "_input_ids_shape.npy", rows: rows, maxLength: maxLength,
+            padId: padId)
+    }
+
+    init(memmapPath: String, shapePath: String, rows: Int, maxLength: Int, padId: Int32) throws {
+        memmap = try ExportFile(memmapPath)
         try memmap.resize(to: rows * maxLength * 4)
-        shapePath = prefix + "_input_ids_shape.npy"
+        self.shapePath = shapePath
         self.rows = rows
         self.padId = padId
         row = [Int32](repeating: padId, count: maxLength)
@@ -379,10 +424,18 @@ final class ExportSink {
     }
 
     init(
-        format: ExportFormat, folder: ExportFolder, trainRows: Int, valRows: Int, maxLength: Int, padId: Int32, withPrompt: Bool = false
+        format: ExportFormat, folder: ExportFolder, trainRows: Int, valRows: Int, maxLength: Int, padId: Int32, withPrompt: Bool = false,
+        trainer: TrainerPreset? = nil, ranks: Int = 1
     ) throws {
         for (split, rows) in zip(Self.splitNames, [trainRows, valRows]) {
             guard rows > 0 else { writers.append(nil); continue }
+            if let trainer, trainer != .llasaTraining {
+                let writer = try TrainerRowsWriter(
+                    trainer: trainer, split: split, folder: folder, rows: rows, maxLength: maxLength, padId: padId, ranks: ranks)
+                names += writer.names
+                writers.append(writer)
+                continue
+            }
             let prefix = folder.path(split)
             names += Self.fileNames(format, split: split)
             switch format {

@@ -92,4 +92,12 @@ struct LlasaSequenceBuilder {
         for code in codes { ids.append(base + code) }
         ids.append(speechEnd)
     }
+
+    /// Removes the transcript's last `count` tokens, keeping at least one, and the task tokens around it
+    /// (`textTokens` keeps the count before the cut, as the summary reports it).
+    mutating func cutText(by count: Int) {
+        let removed = min(count, textTokens - 1)
+        guard removed > 0 else { return }
+        ids.removeSubrange((1 + textTokens - removed)..<(1 + textTokens))
+    }
 }

@@ -16,6 +16,11 @@ public final class TextTokenizer {
     public let eosToken: String?
     /// One more than the largest id, i.e. `len(tokenizer)` of a contiguous vocabulary.
     public private(set) var vocabularySize: Int
+    /// `bos_token`, `eos_token`, `pad_token`, `unk_token` of `tokenizer_config.json`, by those names.
+    public var specialTokens: [String: String] = [:]
+    /// The Jinja chat template (`chat_template.jinja`, or `chat_template` of `tokenizer_config.json`), and its file.
+    public var chatTemplate: String?
+    public var chatTemplateSource: String?
 
     private var tokenIds: [String: Int32]
     private var addedTokens: AddedTokenMatcher

@@ -76,19 +76,39 @@ struct TokenizerJSON: Decodable {
     }
 }
 
-/// `tokenizer_config.json`: only the EOS token, written as a string or as an AddedToken object.
+/// `tokenizer_config.json`: the special tokens (each a string or an AddedToken object) and the chat template
+/// (a string, or a list of named templates of which "default" is the one trainers render).
 struct TokenizerConfigJSON: Decodable {
     var eosToken: String?
+    var specialTokens: [String: String] = [:]
+    var chatTemplate: String?
 
-    enum CodingKeys: String, CodingKey { case eosToken = "eos_token" }
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
     struct TokenObject: Decodable { var content: String }
+    struct NamedTemplate: Decodable { var name: String, template: String }
+    static let specialTokenKeys = ["bos_token", "eos_token", "pad_token", "unk_token"]
 
     init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        if let name = try? container.decode(String.self, forKey: .eosToken) {
-            eosToken = name
-        } else {
-            eosToken = (try? container.decode(TokenObject.self, forKey: .eosToken))?.content
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        for key in Self.specialTokenKeys {
+            let codingKey = AnyKey(stringValue: key)
+            if let name = try? container.decode(String.self, forKey: codingKey) {
+                specialTokens[key] = name
+            } else if let object = try? container.decode(TokenObject.self, forKey: codingKey) {
+                specialTokens[key] = object.content
+            }
+        }
+        eosToken = specialTokens["eos_token"]
+        let templateKey = AnyKey(stringValue: "chat_template")
+        if let template = try? container.decode(String.self, forKey: templateKey) {
+            chatTemplate = template
+        } else if let named = try? container.decode([NamedTemplate].self, forKey: templateKey) {
+            chatTemplate = named.first { $0.name == "default" }?.template
         }
     }
 }
@@ -124,16 +144,33 @@ extension TextTokenizer {
             }
             file = found
         }
-        var eos: String?
+        var config: TokenizerConfigJSON?
         let configURL = folder.appendingPathComponent("tokenizer_config.json")
         if let data = FileManager.default.contents(atPath: configURL.path) {
-            do { eos = try JSONDecoder().decode(TokenizerConfigJSON.self, from: data).eosToken } catch {
+            do { config = try JSONDecoder().decode(TokenizerConfigJSON.self, from: data) } catch {
                 throw TokenizerError("\(configURL.path): not a readable tokenizer_config.json (\(error))")
             }
         }
         guard let data = FileManager.default.contents(atPath: file.path) else { throw TokenizerError("\(file.path): cannot read") }
-        if file.pathExtension == "json" { return try fromTokenizerJSON(data, source: file.path, eos: eos) }
-        return try fromTiktoken(data, source: file.path, eos: eos)
+        let tokenizer =
+            file.pathExtension == "json"
+            ? try fromTokenizerJSON(data, source: file.path, eos: config?.eosToken)
+            : try fromTiktoken(data, source: file.path, eos: config?.eosToken)
+        tokenizer.specialTokens = config?.specialTokens ?? [:]
+        if let eos = tokenizer.eosToken { tokenizer.specialTokens["eos_token"] = eos }
+        // Transformers saves the template beside the config since 4.51, and reads that file first.
+        let templateURL = folder.appendingPathComponent("chat_template.jinja")
+        if let template = FileManager.default.contents(atPath: templateURL.path) {
+            // Read as Python's text mode reads it (CRLF becomes LF); a BOM is dropped.
+            let lines = TextLines.split(template)
+            guard !lines.contains(where: { $0 == nil }) else { throw TokenizerError("\(templateURL.path): not UTF-8 text") }
+            tokenizer.chatTemplate = lines.map { $0! }.joined(separator: "\n")
+            tokenizer.chatTemplateSource = templateURL.path
+        } else if let template = config?.chatTemplate {
+            tokenizer.chatTemplate = template
+            tokenizer.chatTemplateSource = configURL.path
+        }
+        return tokenizer
     }
 
     static func fromTokenizerJSON(_ data: Data, source: String, eos: String?) throws -> TextTokenizer {

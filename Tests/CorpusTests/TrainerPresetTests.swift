@@ -243,6 +243,15 @@ final class TrainerPresetTests: XCTestCase {
         XCTAssertTrue(bad.stdout.contains("transformers "), bad.stdout)
         let good = try TestEnv.run(["check-export", dir.appendingPathComponent("preset").path] + check)
         XCTAssertEqual(good.status, 0, good.stdout + good.stderr)
+        // A trainer environment with transformers 5: warned of (apply_chat_template returns a BatchEncoding there).
+        let python = dir.appendingPathComponent("python-tf5")
+        try "#!/bin/sh\necho 5.2.0\n".write(to: python, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: python.path)
+        let warned = try TestEnv.run(["check-export", dir.appendingPathComponent("preset").path] + check + ["--python", python.path])
+        XCTAssertTrue(warned.stdout.contains("transformers 5.2.0") && warned.stdout.contains("need transformers < 5"), warned.stdout)
+        let unknown = try TestEnv.run(
+            ["check-export", dir.appendingPathComponent("preset").path] + check + ["--python", "/nonexistent/python"])
+        XCTAssertTrue(unknown.stdout.contains("transformers unknown"), unknown.stdout)
         let refused = [
             (["--trainer", "unsloth", "--format", "jsonl"], "does not go with it"),
             (["--trainer", "unsloth", "--overflow", "truncate"], "sets the overflow rule"),

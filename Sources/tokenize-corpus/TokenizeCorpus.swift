@@ -1,9 +1,14 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct TokenizeCorpus: ParsableCommand {
     static func main() {
         BLASCoreChoice.reexecIfGeneric()
+        if let error = UnknownOptions.message(Array(CommandLine.arguments.dropFirst())) {
+            FileHandle.standardError.write(Data((error + "\n").utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
         main(nil)
     }
 

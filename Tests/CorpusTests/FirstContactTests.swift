@@ -60,4 +60,19 @@ final class FirstContactTests: XCTestCase {
         XCTAssertNotEqual(none.status, 0)
         XCTAssertTrue(none.stderr.hasPrefix("Error: name at least one manifest (as an argument or with --manifest)"), none.stderr)
     }
+
+    /// A typo in a required flag names the unknown option, not only the missing one.
+    func testATypoInARequiredFlagIsNamed() throws {
+        let dir = TestEnv.temporaryDirectory("typo")
+        let typo = try TestEnv.run([
+            "run", "--modle", TestEnv.tinyModel, "--store", dir.appendingPathComponent("s.db").path, "manifests/sample/LibriSpeech",
+        ])
+        XCTAssertEqual(typo.status, 64)
+        XCTAssertTrue(typo.stderr.hasPrefix("Error: Unknown option '--modle'. Did you mean '--model'?"), typo.stderr)
+        let value = try TestEnv.run(["export", "--store=x", "--tokenizr", "t", "--format", "llasa", "--out", "o"])
+        XCTAssertTrue(value.stderr.hasPrefix("Error: Unknown option '--tokenizr'. Did you mean '--tokenizer'?"), value.stderr)
+        // Known options, and arguments after `--`, pass through to the parser.
+        let fine = try TestEnv.run(["status", "--store", dir.appendingPathComponent("none.db").path])
+        XCTAssertFalse(fine.stderr.contains("Unknown option"), fine.stderr)
+    }
 }

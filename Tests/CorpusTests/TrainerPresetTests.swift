@@ -172,6 +172,8 @@ final class TrainerPresetTests: XCTestCase {
             XCTAssertEqual(info["trainer_template_tokens"] as? Int, TrainerFixtures.verdicts.beforeEnd[trainer.rawValue])
             let card = try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8)
             XCTAssertTrue(card.contains("--trainer \(trainer.rawValue)"), trainer.rawValue)
+            XCTAssertFalse(card.contains(dir.path), "the card names the store by its file name, not the machine's path")
+            XCTAssertTrue(card.contains("from the store `store.sqlite`"), card)
         }
     }
 

@@ -37,7 +37,7 @@ enum DatasetCard {
         prose.append(
             "Made by `tokenize-corpus export "
                 + (summary.trainer.map { "--trainer \($0.rawValue)" } ?? "--format \(summary.format.rawValue)")
-                + "` from the store `\(summary.store)`: "
+                + "` from the store `\((summary.store as NSString).lastPathComponent)`: "
                 + "speech encoded with the X-Codec2 model `\(summary.model ?? "?")`\(modelDetails(summary)) "
                 + "(65536 codes, 50 per second of 16 kHz audio), "
                 + "text tokenized with `\(summary.tokenizer)`.")

@@ -35,4 +35,35 @@ final class AudioFormatTests: XCTestCase {
             }
         }
     }
+
+    /// Float WAV carries the 18-byte fmt chunk and a fact chunk: libsndfile and numpy read the samples back exactly,
+    /// and sox reads it without "wave header missing extended part of fmt chunk".
+    func testFloatWAVHeaderIsComplete() throws {
+        let dir = TestEnv.temporaryDirectory("floatwav")
+        let samples = SyntheticSpeech.generate(seconds: 0.5)
+        for channels in [1, 2] {
+            let path = dir.appendingPathComponent("f\(channels).wav").path
+            let interleaved = samples.flatMap { Array(repeating: $0, count: channels) }
+            try AudioWriter.write(interleaved, channels: channels, sampleRate: 16000, to: path)
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            XCTAssertEqual(Array(bytes[12..<24]), Array("fmt ".utf8) + [18, 0, 0, 0, 3, 0, UInt8(channels), 0])
+            XCTAssertEqual(Array(bytes[36..<44]), [0, 0] + Array("fact".utf8) + [4, 0])
+            XCTAssertEqual(bytes.count, 58 + interleaved.count * 4)
+            let read = try AudioFile.read(path)
+            XCTAssertEqual(read.channels, channels)
+            XCTAssertEqual(read.samples, samples, path)
+            if FileManager.default.isExecutableFile(atPath: "/usr/bin/sox") {
+                let sox = Process()
+                sox.executableURL = URL(fileURLWithPath: "/usr/bin/sox")
+                sox.arguments = [path, "-n", "stat"]
+                let err = Pipe()
+                sox.standardError = err
+                try sox.run()
+                let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                sox.waitUntilExit()
+                XCTAssertEqual(sox.terminationStatus, 0)
+                XCTAssertFalse(text.contains("missing extended part"), text)
+            }
+        }
+    }
 }

@@ -330,7 +330,7 @@ def end_to_end(args, tokenizer_dir, utts, wide_verdicts):
         report[key] = {"preset_rows": len(mine["rows"]), "preset_broken": broken, "eval_loaded": mine["eval"],
                        "plain": plain.get("error") or f"{plain_lost} of {len(plain['rows'])} rows lose the end token"}
         # check-export agrees: the preset passes, the plain export fails for the trainers that can open it.
-        chat = ["--chat-template", str(OUT / "templates" / TEMPLATE), "--date", DAY.isoformat()]
+        chat = ["--chat-template", str(args.chat_template or OUT / "templates" / TEMPLATE), "--date", DAY.isoformat()]
         ok = subprocess.run([args.tool, "check-export", dirs[preset], "--trainer", preset, "--tokenizer", str(tokenizer_dir),
                              *chat, "--python", sys.executable], capture_output=True, text=True)
         bad = subprocess.run([args.tool, "check-export", dirs["plain"], "--trainer", preset, "--tokenizer",
@@ -349,9 +349,25 @@ def main():
     parser.add_argument("--trainers", type=Path, help="folder of git mirrors OWNER+NAME/repo (search's fetch)")
     parser.add_argument("--transformers4", type=Path, help="a pip --target folder holding transformers 4.57.1")
     parser.add_argument("--tool", help="the built tokenize-corpus, for the end-to-end check")
+    parser.add_argument("--tokenizer", type=Path, help="end to end only, nothing written: this tokenizer folder (e.g. "
+                        "the Llama 3 Llasa one of llama3_tokenizer_agreement.py) with --chat-template, on utterances.jsonl")
+    parser.add_argument("--chat-template", type=Path, help="with --tokenizer: the template (e.g. Meta's Llama 3.2 one)")
     args = parser.parse_args()
     import transformers
     work = Path(tempfile.mkdtemp(prefix="trainer-fixtures-"))
+    if args.tokenizer:
+        tokenizer_dir = work / "tokenizer"
+        shutil.copytree(args.tokenizer, tokenizer_dir)
+        config = json.loads((tokenizer_dir / "tokenizer_config.json").read_text())
+        config["chat_template"] = args.chat_template.read_text()
+        (tokenizer_dir / "tokenizer_config.json").write_text(json.dumps(config))
+        utts = [json.loads(line) for line in (OUT / "utterances.jsonl").read_text().splitlines()]
+        write_memmap(work / "wide", reference_rows(tokenizer_dir, utts, 4096))
+        verdicts = run_loaders(args, tokenizer_dir, {"plain-wide": str(work / "wide")})
+        wide = {key: verdicts[key]["plain-wide"]["rows"] for key in TRAINERS}
+        report = end_to_end(args, tokenizer_dir, utts, wide)
+        shutil.rmtree(work)
+        return print(json.dumps({"overhead": {k: verdicts[k]["overhead"] for k in TRAINERS}, "end_to_end": report}, indent=1))
     tokenizer_dir = small_llasa(work / "small-llasa-chat")
     (OUT / "template-cases.json").write_text(json.dumps(template_cases(tokenizer_dir), indent=1, ensure_ascii=False) + "\n")
     utts = utterances(tokenizer_dir)

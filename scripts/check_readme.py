@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Runs the ```console examples of README.md and docs/formats.md and checks that they print what the page shows.
+"""Runs the ```console examples of README.md, docs/formats.md and docs/store.md and checks that they print what the
+page shows.
 
 Each `$ command` line runs (bash, in order, in one scratch folder that links `manifests` and `Tests` from the
 repository, with .build/release first on PATH), its stdout and stderr together, line-buffered as on a terminal.
@@ -16,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = [REPO / "README.md", REPO / "docs/formats.md"]
+PAGES = [REPO / "README.md", REPO / "docs/formats.md", REPO / "docs/store.md"]
 
 
 def normalize(line):
@@ -66,7 +67,9 @@ def check(page, update):
                 i += 1
             result = subprocess.run(["stdbuf", "-oL", "-eL", "bash", "-o", "pipefail", "-c", command], cwd=work, env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            actual = result.stdout.rstrip("\n").split("\n") if result.stdout.strip() else []
+            # The scratch folder's path, wherever a command prints it, reads as $PWD.
+            printed = result.stdout.replace(str(work), "$PWD")
+            actual = printed.rstrip("\n").split("\n") if printed.strip() else []
             commands += 1
             if result.returncode != 0:
                 print(f"{name}: `{command}` exited {result.returncode}:\n{result.stdout}")

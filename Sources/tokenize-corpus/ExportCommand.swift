@@ -171,6 +171,11 @@ struct ExportCommand: ParsableCommand {
                 "trainer     \(trainer.rawValue): \(trainer.summary); its chat template adds \(added) ids before the end token, so rows are at most \(maxLength - added)"
             )
         }
+        if trainer == .llasaMultigpu && ranks > TrainerPreset.multigpuRanksRead.count {
+            print(
+                "warning     the fork's multigpu train_tts.py reads ranks 0-1 only (ranks=[0, 1] in main()): edit it to read all \(ranks), "
+                    + "or its main branch reads them all")
+        }
         let budget = "\(maxLength)" + (summary.trainerTemplateTokens.map { " with the \($0) template ids" } ?? "")
         if options.overflow == .drop { print("dropped     \(summary.droppedRows) rows longer than \(budget) (--overflow drop)") }
         if options.overflow == .cutText {

@@ -37,16 +37,18 @@ let package = Package(
         // Elementwise kernels in C, built for several x86-64 levels and picked at load time (target_clones).
         .target(name: "CKernels"),
         .target(name: "Codec", dependencies: ["CBLAS", "CFFTW", "CKernels"]),
+        // The text tokenizer depends on nothing else in the package.
+        .target(name: "Tokenizer"),
         .target(
             name: "Corpus",
             dependencies: [
-                "Codec", "CArchive", "CSndFile", "CSoxr", "CZstd",
+                "Codec", "Tokenizer", "CArchive", "CSndFile", "CSoxr", "CZstd",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ], resources: [.embedInCode("Migrations/v1.sql"), .embedInCode("Migrations/v3.sql")]),
         .executableTarget(
             name: "tokenize-corpus",
             dependencies: [
-                "Codec", "Corpus",
+                "Codec", "Corpus", "Tokenizer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(
@@ -56,7 +58,7 @@ let package = Package(
         .testTarget(
             name: "CorpusTests",
             dependencies: [
-                "Codec", "Corpus", "tokenize-corpus", .product(name: "GRDB", package: "GRDB.swift"),
+                "Codec", "Corpus", "Tokenizer", "tokenize-corpus", .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["fake_hub.py", "Fixtures"]),
     ]

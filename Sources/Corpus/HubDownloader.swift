@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizer
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking

@@ -1,5 +1,6 @@
 import Codec
 import Foundation
+import Tokenizer
 
 /// A fingerprint of a model folder that is cheap for 2.5 GB of weights: 64-bit FNV-1a over the config
 /// files, every safetensors header and 4 KiB samples every 16 MiB of tensor data plus the file sizes.

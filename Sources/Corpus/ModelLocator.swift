@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizer
 
 public enum ModelLocatorError: Error, CustomStringConvertible {
     case notFound(String, cache: String, option: String)

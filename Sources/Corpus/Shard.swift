@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizer
 
 /// `--shard i/N`: utterance ids partitioned by a stable hash (64-bit FNV-1a of the UTF-8 id), so the
 /// partition depends on nothing but the id.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Corpus
 import Foundation
+import Tokenizer
 
 /// `--date 2026-11-30`: the day a trainer's `strftime_now` would read.
 struct DayOption: ExpressibleByArgument {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Corpus
 import Foundation
+import Tokenizer
 
 extension ExportFormat: ExpressibleByArgument {}
 extension OverflowPolicy: ExpressibleByArgument {}

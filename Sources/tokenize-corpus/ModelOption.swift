@@ -2,6 +2,7 @@ import ArgumentParser
 import Codec
 import Corpus
 import Foundation
+import Tokenizer
 
 /// `--model`: a Transformers-layout folder or a Hub id in the local cache.
 struct ModelOption: ParsableArguments {

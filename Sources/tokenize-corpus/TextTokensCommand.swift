@@ -1,6 +1,7 @@
 import ArgumentParser
 import Corpus
 import Foundation
+import Tokenizer
 
 struct TextTokensCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

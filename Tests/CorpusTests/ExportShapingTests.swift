@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Tokenizer
 import XCTest
 
 /// Export filters (each against planted rows), the overflow policy and same-speaker prompts.

@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Tokenizer
 import XCTest
 
 /// `--model ORG/NAME` downloads into the standard cache layout from `HF_ENDPOINT`, resuming partial

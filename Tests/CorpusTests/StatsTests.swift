@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Tokenizer
 import XCTest
 
 /// A store with known rows: skewed speakers, a chars/s spread with planted outliers, a skewed codebook, failures

@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Tokenizer
 import XCTest
 
 /// Ids against Hugging Face `tokenizers` on the stress set (fixtures: scripts/reference/make_tokenizer_fixtures.py).

@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Tokenizer
 import XCTest
 
 /// The fixtures of scripts/reference/make_trainer_fixtures.py: chat templates rendered by transformers, and which

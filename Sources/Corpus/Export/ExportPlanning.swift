@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Tokenizer
 
 /// What to do with a sequence longer than `--max-length`.
 public enum OverflowPolicy: String, CaseIterable, Sendable, Codable {

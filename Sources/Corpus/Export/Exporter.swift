@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Tokenizer
 
 /// A seeded pseudo-random permutation of 0..<count in O(1) memory: a 4-round Feistel network over the
 /// smallest even number of bits that covers `count`, cycle-walking values that fall outside.

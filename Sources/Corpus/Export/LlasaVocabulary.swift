@@ -1,3 +1,4 @@
+import Tokenizer
 /// The ids a Llasa training sequence is made of, resolved against a text tokenizer the way LLaSA_training's
 /// `get_memmap_from_token.py` does: the 8 task tokens are the tokenizer's own when it has them, otherwise they
 /// follow its vocabulary in the reference's order; speech code c is `base + c`, where base is the id of

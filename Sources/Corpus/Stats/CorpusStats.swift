@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizer
 
 /// What `stats` and `report` say about a store: one computation (`CorpusStats.compute`), two views (the text or
 /// JSON of `stats`, the charts of `report`). Durations in seconds, hours as hours.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Tokenizer
 
 extension CorpusStats {
     public struct Options {

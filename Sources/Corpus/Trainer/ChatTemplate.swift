@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizer
 
 public struct ChatTemplateError: Error, CustomStringConvertible {
     public var description: String

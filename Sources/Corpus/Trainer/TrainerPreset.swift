@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizer
 
 /// The trainers Llasa users run, each as its loader reads an export: file names, the split layout, the pad id
 /// it masks, the chat template it wraps every row in at load time, and the cut it then makes.
@@ -117,9 +118,8 @@ extension TextTokenizer {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ExportError("\(path): cannot read the chat template")
             }
-            let lines = TextLines.split(data)
-            guard !lines.contains(where: { $0 == nil }) else { throw ExportError("\(path): the chat template is not UTF-8 text") }
-            text = lines.map { $0! }.joined(separator: "\n")
+            guard let read = TextTokenizer.pythonText(data) else { throw ExportError("\(path): the chat template is not UTF-8 text") }
+            text = read
             source = path
         }
         guard let text else {

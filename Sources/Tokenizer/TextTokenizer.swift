@@ -2,7 +2,7 @@ import Foundation
 
 public struct TokenizerError: Error, CustomStringConvertible {
     public var description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }
 
 /// A byte-level BPE text tokenizer that gives the ids Hugging Face `tokenizers` gives, loaded from a

@@ -161,10 +161,8 @@ extension TextTokenizer {
         // Transformers saves the template beside the config since 4.51, and reads that file first.
         let templateURL = folder.appendingPathComponent("chat_template.jinja")
         if let template = FileManager.default.contents(atPath: templateURL.path) {
-            // Read as Python's text mode reads it (CRLF becomes LF); a BOM is dropped.
-            let lines = TextLines.split(template)
-            guard !lines.contains(where: { $0 == nil }) else { throw TokenizerError("\(templateURL.path): not UTF-8 text") }
-            tokenizer.chatTemplate = lines.map { $0! }.joined(separator: "\n")
+            guard let text = TextTokenizer.pythonText(template) else { throw TokenizerError("\(templateURL.path): not UTF-8 text") }
+            tokenizer.chatTemplate = text
             tokenizer.chatTemplateSource = templateURL.path
         } else if let template = config?.chatTemplate {
             tokenizer.chatTemplate = template
@@ -289,5 +287,16 @@ extension TextTokenizer {
         return TextTokenizer(
             source: source, model: bpe, tokenIds: tokenIds, addedTokens: specials,
             preTokenizer: PreTokenizer(steps: [.llama3Split]), eosToken: eos ?? llama3InstructEOS)
+    }
+}
+
+extension TextTokenizer {
+    /// A text file as Python's text mode reads it: UTF-8, CRLF and CR become LF (universal newlines); a leading BOM is
+    /// dropped. nil when it is not UTF-8.
+    public static func pythonText(_ data: Data) -> String? {
+        var bytes = data[...]
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
+        return text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
     }
 }

@@ -182,15 +182,16 @@ public final class Store: @unchecked Sendable {
             switch try Self.checkModel(db, path: path, id: id, fingerprint: fingerprint, former: formerFingerprint) {
             case .none:
                 try db.execute(
-                    sql: "INSERT INTO store_info (key, value) VALUES ('model_id', ?), ('model_fingerprint', ?)",
-                    arguments: [id, fingerprint])
+                    sql: "INSERT INTO store_info (key, value) VALUES (?, ?), (?, ?)",
+                    arguments: [StoreInfoKey.modelID.rawValue, id, StoreInfoKey.modelFingerprint.rawValue, fingerprint])
             case .former:
-                try db.execute(sql: "UPDATE store_info SET value = ? WHERE key = 'model_fingerprint'", arguments: [fingerprint])
+                try db.execute(
+                    sql: "UPDATE store_info SET value = ? WHERE key = ?", arguments: [fingerprint, StoreInfoKey.modelFingerprint.rawValue])
             case .same: break
             }
-            for (key, value) in [("model_revision", revision), ("model_layout", layout)] {
+            for (key, value) in [(StoreInfoKey.modelRevision, revision), (.modelLayout, layout)] {
                 guard let value else { continue }
-                try db.execute(sql: "INSERT OR IGNORE INTO store_info (key, value) VALUES (?, ?)", arguments: [key, value])
+                try db.execute(sql: "INSERT OR IGNORE INTO store_info (key, value) VALUES (?, ?)", arguments: [key.rawValue, value])
             }
         }
     }
@@ -212,18 +213,18 @@ public final class Store: @unchecked Sendable {
     /// Whether the store has a model and it is this one (under its current or former fingerprint); throws when it has
     /// another.
     private static func checkModel(_ db: Database, path: String, id: String, fingerprint: String, former: String?) throws -> BoundModel {
-        let stored = try Row.fetchAll(db, sql: "SELECT key, value FROM store_info WHERE key IN ('model_id', 'model_fingerprint')")
-        var info: [String: String] = [:]
-        for row in stored { info[row["key"]] = row["value"] }
-        guard let storedFingerprint = info["model_fingerprint"] else { return .none }
+        guard let storedFingerprint = try info(db, .modelFingerprint) else { return .none }
         if storedFingerprint == fingerprint { return .same }
         if storedFingerprint == former { return .former }
         throw StoreError.modelMismatch(
-            store: path, storedID: info["model_id"] ?? "?", storedFingerprint: storedFingerprint, id: id, fingerprint: fingerprint)
+            store: path, storedID: try info(db, .modelID) ?? "?", storedFingerprint: storedFingerprint, id: id, fingerprint: fingerprint)
     }
 
-    public func info(_ key: String) throws -> String? {
-        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = ?", arguments: [key]) }
+    public func info(_ key: StoreInfoKey) throws -> String? { try pool.read { db in try Self.info(db, key) } }
+
+    /// A `store_info` value, in a transaction the caller holds.
+    static func info(_ db: Database, _ key: StoreInfoKey) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = ?", arguments: [key.rawValue])
     }
 
     public struct IngestCounts: Sendable {
@@ -373,10 +374,10 @@ public final class Store: @unchecked Sendable {
             status.audioSecondsDone = sums["d"]
             status.frames = sums["f"]
             status.manifestProblems = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM manifest_problems") ?? 0
-            status.model = try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'model_id'")
-            status.modelFingerprint = try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'model_fingerprint'")
-            status.modelRevision = try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'model_revision'")
-            status.modelLayout = try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'model_layout'")
+            status.model = try Self.info(db, .modelID)
+            status.modelFingerprint = try Self.info(db, .modelFingerprint)
+            status.modelRevision = try Self.info(db, .modelRevision)
+            status.modelLayout = try Self.info(db, .modelLayout)
             return status
         }
     }
@@ -446,6 +447,16 @@ public final class Store: @unchecked Sendable {
 }
 
 /// Codes as a BLOB of little-endian uint16 (the codebook has 65536 entries).
+/// The keys of `store_info` (schema.sql) a store keeps after its migrations: one place names them. (`schema_version`
+/// and `created_at` are written by the frozen migrations only.)
+public enum StoreInfoKey: String, CaseIterable, Sendable {
+    case createdAt = "created_at"
+    case modelID = "model_id"
+    case modelFingerprint = "model_fingerprint"
+    case modelRevision = "model_revision"
+    case modelLayout = "model_layout"
+}
+
 public enum CodeBlob {
     public static func encode(_ codes: [Int32]) -> Data {
         var data = Data(count: codes.count * 2)

@@ -24,10 +24,10 @@ extension Store {
     /// added, a done result replaces a pending or failed row, identical rows are left alone; a done row whose
     /// codes or transcript differ from a done row here is a conflict and merges nothing. Safe to rerun.
     public func merge(from source: Store) throws -> MergeCounts {
-        guard let fingerprint = try source.info("model_fingerprint") else { return MergeCounts() }
+        guard let fingerprint = try source.info(.modelFingerprint) else { return MergeCounts() }
         try bindModel(
-            id: try source.info("model_id") ?? "?", fingerprint: fingerprint, revision: try source.info("model_revision"),
-            layout: try source.info("model_layout"))
+            id: try source.info(.modelID) ?? "?", fingerprint: fingerprint, revision: try source.info(.modelRevision),
+            layout: try source.info(.modelLayout))
         return try pool.writeWithoutTransaction { db in
             try Self.attach(source.path, db)
             defer { try? db.execute(sql: "DETACH DATABASE source") }

@@ -42,17 +42,17 @@ struct MergeCommand: ParsableCommand {
     func merge(_ sources: [Store], into target: Store) throws {
         // Check every model before writing anything.
         var fingerprints: [String: String] = [:]
-        if let own = try target.info("model_fingerprint") { fingerprints[own] = into }
+        if let own = try target.info(.modelFingerprint) { fingerprints[own] = into }
         var withModel: [Store] = []
         for source in sources {
-            guard let fingerprint = try source.info("model_fingerprint") else {
+            guard let fingerprint = try source.info(.modelFingerprint) else {
                 FileHandle.standardError.write(
                     Data("\(source.path): no model and no encoded rows (a store made by ingest?); skipped\n".utf8))
                 continue
             }
             if let other = fingerprints.first(where: { $0.key != fingerprint }) {
                 throw CommandFailure(
-                    "\(source.path) was made with model \(try source.info("model_id") ?? "?") "
+                    "\(source.path) was made with model \(try source.info(.modelID) ?? "?") "
                         + "(\(fingerprint)), \(other.value) with another (\(other.key)); not merged"
                 )
             }

@@ -131,7 +131,7 @@ final class OriginalCheckpointCLITests: XCTestCase {
         let run = try TestEnv.run(["run", manifest, "--model", "HKUSTAudio/xcodec2", "--store", path], environment: environment(first))
         XCTAssertEqual(run.status, 0, run.stderr)
         let store = try Store(path: path, access: .read)
-        XCTAssertEqual(try store.info("model_fingerprint"), try ModelFingerprint.of(directory: snapshot(first)))
+        XCTAssertEqual(try store.info(.modelFingerprint), try ModelFingerprint.of(directory: snapshot(first)))
         let other = try TestEnv.run(["run", manifest, "--model", "HKUSTAudio/xcodec2", "--store", path], environment: environment(second))
         XCTAssertEqual(other.status, 1, "another model's weights must be refused")
     }

@@ -84,8 +84,11 @@ final class StoreSchemaTests: XCTestCase {
         try store.forEachFailure { failures.append($0.id) }
         XCTAssertEqual(failures, ["u0"])
         XCTAssertEqual(try store.pending(retryFailed: true).map(\.id), ["u1", "u0"])
-        XCTAssertEqual(try store.info("model_id"), "m")
-        XCTAssertNil(try store.info("schema_version"))
+        XCTAssertEqual(try store.info(.modelID), "m")
         try store.close()
+        // v2 retired the version record; every key left is one `StoreInfoKey` names.
+        let keys = try DatabaseQueue(path: path).read { try String.fetchAll($0, sql: "SELECT key FROM store_info") }
+        XCTAssertFalse(keys.contains("schema_version"))
+        XCTAssertTrue(Set(keys).isSubset(of: StoreInfoKey.allCases.map(\.rawValue)), "\(keys)")
     }
 }

@@ -211,14 +211,14 @@ public struct Exporter {
         into folder: ExportFolder
     ) throws -> ExportSummary {
         var summary = ExportSummary(
-            format: options.format, store: store.path, model: try store.info("model_id"),
+            format: options.format, store: store.path, model: try store.info(.modelID),
             tokenizer: options.tokenizerName ?? tokenizer.source,
             seed: options.seed, maxLength: options.maxLength, rows: [:], vocabulary: vocabulary)
         let status = try store.status()
         (summary.pendingRows, summary.failedRows) = (status.pending, status.failed)
-        summary.modelRevision = try store.info("model_revision")
-        summary.modelLayout = try store.info("model_layout")
-        summary.modelFingerprint = try store.info("model_fingerprint")
+        summary.modelRevision = try store.info(.modelRevision)
+        summary.modelLayout = try store.info(.modelLayout)
+        summary.modelFingerprint = try store.info(.modelFingerprint)
         summary.overflow = options.overflow
         summary.prompt = options.prompt
         summary.trainer = options.trainer

@@ -34,7 +34,7 @@ extension CorpusStats {
     public static func compute(store: Store, options: Options = Options()) throws -> CorpusStats {
         var stats = CorpusStats(store: store.path)
         try store.pool.read { db in
-            stats.model = try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'model_id'")
+            stats.model = try Store.info(db, .modelID)
             try collectCounts(db, into: &stats)
             guard stats.done.utterances > 0 else {
                 stats.failures = try failureGroups(db)

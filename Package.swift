@@ -36,19 +36,21 @@ let package = Package(
         // on (the hot loops run on raw pointers and in OpenBLAS, where -Ounchecked gained nothing measurable).
         // Elementwise kernels in C, built for several x86-64 levels and picked at load time (target_clones).
         .target(name: "CKernels"),
-        .target(name: "Codec", dependencies: ["CBLAS", "CFFTW", "CKernels"]),
+        // Threads for both: fork-join, worker threads, the bounded queue, the stop signal.
+        .target(name: "Concurrency"),
+        .target(name: "Codec", dependencies: ["CBLAS", "CFFTW", "CKernels", "Concurrency"]),
         // The text tokenizer depends on nothing else in the package.
         .target(name: "Tokenizer"),
         .target(
             name: "Corpus",
             dependencies: [
-                "Codec", "Tokenizer", "CArchive", "CSndFile", "CSoxr", "CZstd",
+                "Codec", "Concurrency", "Tokenizer", "CArchive", "CSndFile", "CSoxr", "CZstd",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ], resources: [.embedInCode("Migrations/v1.sql"), .embedInCode("Migrations/v3.sql")]),
         .executableTarget(
             name: "tokenize-corpus",
             dependencies: [
-                "Codec", "Corpus", "Tokenizer",
+                "Codec", "Concurrency", "Corpus", "Tokenizer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(

@@ -1,4 +1,5 @@
 import CKernels
+import Concurrency
 import Foundation
 
 /// `kaiser_sinc_filter1d`: a Kaiser-windowed sinc low-pass, normalised to unit sum.

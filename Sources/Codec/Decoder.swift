@@ -1,5 +1,6 @@
 import CFFTW
 import CKernels
+import Concurrency
 import Foundation
 
 /// `Xcodec2ResNetBlock`: GroupNorm(32), SiLU, conv k=3, GroupNorm, SiLU, conv k=3, plus the input.

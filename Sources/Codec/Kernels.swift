@@ -1,5 +1,6 @@
 import CBLAS
 import CKernels
+import Concurrency
 import Foundation
 
 /// Dense kernels over contiguous row-major Float storage, built on `cblas_sgemm`.
@@ -156,18 +157,6 @@ extension Kernels {
     }
 }
 
-/// Fork-join over a worker's own threads.
-public enum Parallel {
-    /// Runs `body(i)` for i in 0..<count, concurrently when count > 1. Each index must touch disjoint memory.
-    public static func run(_ count: Int, _ body: (Int) -> Void) {
-        if count <= 1 { return body(0) }
-        withoutActuallyEscaping(body) { escapable in
-            let box = UncheckedSendable(escapable)
-            DispatchQueue.concurrentPerform(iterations: count) { box.value($0) }
-        }
-    }
-}
-
 extension Parallel {
     /// Runs `body` over `workspace.threads` contiguous parts of 0..<count at once: for the elementwise work between
     /// BLAS calls, which would otherwise leave the other cores waiting. Below `minimum` items it stays on one thread.
@@ -216,10 +205,4 @@ extension Parallel {
     static func endBLASPool(workspace: Workspace) {
         if workspace.ownsBLASThreads && workspace.threads > 1 { openblas_end_thread_pool() }
     }
-}
-
-/// Carries a value the caller guarantees is used race-free across threads.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

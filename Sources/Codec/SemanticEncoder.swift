@@ -1,3 +1,4 @@
+import Concurrency
 import Foundation
 
 /// `Wav2Vec2BertFeedForward`: intermediate_dense, swish, output_dense.

@@ -1,3 +1,4 @@
+import Concurrency
 /// Per-worker scratch memory: a bump allocator over one contiguous block. Components take buffers
 /// inside `scope { }` and give them back when it ends. A longer utterance than any before may overflow
 /// into extra chunks, freed with their scope; the next `reset` grows the block to the peak it saw, so a

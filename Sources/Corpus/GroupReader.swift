@@ -1,3 +1,4 @@
+import Concurrency
 import Foundation
 
 /// Decoded audio on its way from a reader thread to an encoder.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Codec
+import Concurrency
 import Corpus
 import Foundation
 

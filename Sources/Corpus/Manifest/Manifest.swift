@@ -1,4 +1,4 @@
-import Codec
+import Concurrency
 import Foundation
 import Synchronization
 

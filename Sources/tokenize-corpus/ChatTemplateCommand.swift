@@ -46,8 +46,7 @@ struct ChatTemplateCommand: ParsableCommand {
             let rendered = try template.render(variables: context, date: day)
             result = ["text": rendered, "ids": text.encode(rendered).map(Int.init)]
         } else {
-            let vocabulary = try LlasaVocabulary(tokenizer: text, padId: nil)
-            text.addTokens(LlasaVocabulary.taskTokens.map { ($0, vocabulary.taskTokenIds[$0]!) })
+            let vocabulary = try LlasaVocabulary.installed(on: text, padId: nil)
             let wrapped = try TrainerTemplate(tokenizer: text, vocabulary: vocabulary, template: template, date: day)
             result = ["text": wrapped.rendered, "ids": wrapped.ids.map(Int.init), "overhead": wrapped.overhead]
         }

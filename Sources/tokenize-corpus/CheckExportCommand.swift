@@ -26,8 +26,7 @@ struct CheckExportCommand: ParsableCommand {
 
     func run() throws {
         let text = try tokenizer.load()
-        let vocabulary = try LlasaVocabulary(tokenizer: text, padId: try padId ?? trainer.padId(tokenizer: text))
-        text.addTokens(LlasaVocabulary.taskTokens.map { ($0, vocabulary.taskTokenIds[$0]!) })
+        let vocabulary = try LlasaVocabulary.installed(on: text, padId: try padId ?? trainer.padId(tokenizer: text))
         let day = date?.date ?? Date()
         let template = try TrainerTemplate(
             tokenizer: text, vocabulary: vocabulary, template: try text.trainerChatTemplate(override: chatTemplate), date: day)

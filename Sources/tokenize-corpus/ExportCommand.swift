@@ -131,8 +131,7 @@ struct ExportCommand: ParsableCommand {
             if !trainer.hasEvalSplit && valSize == nil { options.valSize = 0 }
             options.overflow = trainer.cutsText ? .cutText : .drop
             options.padId = try padId ?? trainer.padId(tokenizer: text)
-            let vocabulary = try LlasaVocabulary(tokenizer: text, padId: options.padId)
-            text.addTokens(LlasaVocabulary.taskTokens.map { ($0, vocabulary.taskTokenIds[$0]!) })
+            let vocabulary = try LlasaVocabulary.installed(on: text, padId: options.padId)
             // The loader renders the day it runs (strftime_now): the budget holds on every day of training.
             guard trainDays >= 1 else { throw ValidationError("--train-days must be at least 1") }
             options.trainerTemplate = try TrainerTemplate.longest(

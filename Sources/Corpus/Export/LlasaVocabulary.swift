@@ -53,6 +53,14 @@ public struct LlasaVocabulary: Sendable, Codable, Equatable {
         self.padId = pad
     }
 
+    /// The vocabulary, with the task tokens the tokenizer lacks added to it (as the trainers' `add_tokens` does), so
+    /// that text holding them (a chat template) reads them as single tokens.
+    public static func installed(on tokenizer: TextTokenizer, padId: Int32?) throws -> LlasaVocabulary {
+        let vocabulary = try LlasaVocabulary(tokenizer: tokenizer, padId: padId)
+        tokenizer.addTokens(taskTokens.map { ($0, vocabulary.id($0)) })
+        return vocabulary
+    }
+
     /// Ids the model's embedding table must hold: the largest id used plus one.
     public var requiredVocabularySize: Int { Int(speechBase) + Self.codebookSize }
 
@@ -70,7 +78,7 @@ struct LlasaSequenceBuilder {
     /// Adds the task tokens the tokenizer lacks to it, as the reference's `add_tokens` does before encoding: a
     /// transcript that spells one then reads as that token there and here.
     init(tokenizer: TextTokenizer, vocabulary: LlasaVocabulary) {
-        tokenizer.addTokens(LlasaVocabulary.taskTokens.map { ($0, vocabulary.id($0)) })
+        tokenizer.addTokens(LlasaVocabulary.taskTokens.map { ($0, vocabulary.id($0)) })  // as `installed(on:)`
         self.tokenizer = tokenizer
         self.vocabulary = vocabulary
         textStart = vocabulary.id("<|TEXT_UNDERSTANDING_START|>")

@@ -166,14 +166,9 @@ struct TemplateRenderer {
         }
     }
 
+    /// A `for` over an undefined name renders nothing, as in Jinja; the rest iterate as the filters do.
     private func iterate(_ value: TemplateValue) throws -> [TemplateValue] {
-        switch value {
-        case let .list(l): return l
-        case let .dict(d): return d.keys.map { .string($0) }
-        case let .string(s): return s.map { .string(String($0)) }
-        case .undefined: return []
-        default: throw ChatTemplateError("chat template: \(value.pythonRepr) is not iterable")
-        }
+        value == .undefined ? [] : try TemplateFilters.iterate(value)
     }
 
     // MARK: Expressions

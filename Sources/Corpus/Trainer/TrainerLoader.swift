@@ -26,6 +26,8 @@ public struct TrainerLoader {
     public let trainerPad: Int32
     public let length: Int
     private let textStart: Int32, textEnd: Int32, speechStart: Int32, speechEnd: Int32
+    /// The ids of the 65536 speech codes.
+    private let speechRange: Range<Int32>
 
     public init(preset: TrainerPreset, template: TrainerTemplate, vocabulary: LlasaVocabulary, trainerPad: Int32, length: Int) {
         self.preset = preset
@@ -37,6 +39,7 @@ public struct TrainerLoader {
         textEnd = vocabulary.taskTokenIds["<|TEXT_UNDERSTANDING_END|>"]!
         speechStart = vocabulary.taskTokenIds["<|SPEECH_GENERATION_START|>"]!
         speechEnd = vocabulary.taskTokenIds["<|SPEECH_GENERATION_END|>"]!
+        speechRange = vocabulary.speechBase..<(vocabulary.speechBase + Int32(LlasaVocabulary.codebookSize))
     }
 
     public func load(_ row: ArraySlice<Int32>) -> LoadedRow {
@@ -83,7 +86,6 @@ public struct TrainerLoader {
         result.trained = kept.indices.map { i in (labelFrom.map { i >= $0 } ?? false) && kept[i] != trainerPad }
         // The template's closing ids follow the speech part; they are the trainer's design, not padding.
         let suffixStart = raw ? wrapped.count : wrapped.count - template.suffix.count
-        let speechRange = vocabulary.speechBase..<(vocabulary.speechBase + Int32(LlasaVocabulary.codebookSize))
         for i in kept.indices where result.trained[i] {
             let id = kept[i]
             if id == speechEnd { result.keepsEnd = true }
@@ -95,7 +97,6 @@ public struct TrainerLoader {
 
     /// Ids between the speech start and end (or the row's trailing run of one non-speech id) outside the codes.
     private func countSpeech(_ result: inout LoadedRow, _ row: ArraySlice<Int32>, from sgs: Int) {
-        let speechRange = vocabulary.speechBase..<(vocabulary.speechBase + Int32(LlasaVocabulary.codebookSize))
         var end = row[(sgs + 1)...].firstIndex(of: speechEnd) ?? row.endIndex
         if end == row.endIndex, let last = row.last, !speechRange.contains(last) {
             while end > sgs + 1 && row[end - 1] == last { end -= 1 }

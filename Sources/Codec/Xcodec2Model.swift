@@ -179,22 +179,21 @@ public final class Xcodec2Model: @unchecked Sendable {
     public var codebookSize: Int { config.codebookSize }
 
     /// Audio (16 kHz, `hopLength` samples per code) for `codes`; every code must be in 0..<codebookSize.
-    public func decode(_ codes: [Int], workspace: Workspace) throws -> [Float] {
+    public func decode(_ codes: [Int32], workspace: Workspace) throws -> [Float] {
         var timings = DecodeStages()
         return try decode(codes, workspace: workspace, timings: &timings)
     }
 
     /// The same, adding each stage's seconds to `timings`.
-    public func decode(_ codes: [Int], workspace: Workspace, timings: inout DecodeStages) throws -> [Float] {
+    public func decode(_ codes: [Int32], workspace: Workspace, timings: inout DecodeStages) throws -> [Float] {
         guard let decoder else { preconditionFailure("model loaded without its decoder") }
         guard !codes.isEmpty else { throw DecodeError.noCodes }
-        for (index, code) in codes.enumerated() where code < 0 || code >= codebookSize {
-            throw DecodeError.codeOutOfRange(index: index, code: code, codebookSize: codebookSize)
+        for (index, code) in codes.enumerated() where code < 0 || Int(code) >= codebookSize {
+            throw DecodeError.codeOutOfRange(index: index, code: Int(code), codebookSize: codebookSize)
         }
         defer { workspace.reset() }
-        let narrow = codes.map { Int32($0) }
         var audio = [Float](repeating: 0, count: codes.count * config.hopLength)
-        narrow.withUnsafeBufferPointer { c in
+        codes.withUnsafeBufferPointer { c in
             audio.withUnsafeMutableBufferPointer { out in
                 workspace.scope {
                     let projected = workspace.take(c.count * config.quantizationDim)

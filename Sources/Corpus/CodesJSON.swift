@@ -36,21 +36,27 @@ public enum CodesJSON {
     }
 
     /// The `codes` array of a JSON object such as `codes` prints.
-    public static func codes(from data: Data, source: String) throws -> [Int] {
+    public static func codes(from data: Data, source: String) throws -> [Int32] {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw CodesJSONError.notAnObject(source)
         }
         guard let codes = object["codes"] as? [Int] else { throw CodesJSONError.noCodes(source) }
-        return codes
+        // Codes are Int32 from the encoder to the decoder; a larger number is no code (the decoder names the range).
+        if let index = codes.firstIndex(where: { Int32(exactly: $0) == nil }) {
+            throw CodesJSONError.notACode(source, index: index, value: codes[index])
+        }
+        return codes.map { Int32($0) }
     }
 }
 
 public enum CodesJSONError: Error, CustomStringConvertible {
     case notAnObject(String), noCodes(String)
+    case notACode(String, index: Int, value: Int)
     public var description: String {
         switch self {
         case let .notAnObject(source): return "\(source): not a JSON object"
         case let .noCodes(source): return "\(source): no \"codes\" array of integers"
+        case let .notACode(source, index, value): return "\(source): code \(value) at position \(index) is not a code"
         }
     }
 }

@@ -98,7 +98,7 @@ struct BenchCommand: ParsableCommand {
             let codes = try codec.encode(audio, workspace: workspace, timings: &timings)
             frames = codes.count
             var decodeTimings = DecodeStages()
-            if decode { _ = try codec.decode(codes.map(Int.init), workspace: workspace, timings: &decodeTimings) }
+            if decode { _ = try codec.decode(codes, workspace: workspace, timings: &decodeTimings) }
             if run > 0 {  // run 0 is the warm-up
                 all.append(timings)
                 decodeTimes.append(decodeTimings)
@@ -171,7 +171,7 @@ struct BenchCommand: ParsableCommand {
     private func benchDecoder() throws {
         let codec = try model.load(.decoder)
         var generator = SplitMix64(seed: 7)
-        let codes = (0..<Int(seconds * 50)).map { _ in Int(generator.next() % 65536) }
+        let codes = (0..<Int(seconds * 50)).map { _ in Int32(generator.next() % 65536) }
         let workspace = Workspace(threads: threads)
         var records: [DecodeStages] = [], peaks: [Double] = []
         for run in 0...runs {  // run 0 is the warm-up

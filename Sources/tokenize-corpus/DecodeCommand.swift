@@ -32,12 +32,12 @@ struct DecodeCommand: ParsableCommand {
         guard (store == nil) == (id == nil) else { throw ValidationError("--store and --id go together") }
     }
 
-    func loadCodes() throws -> [Int] {
+    func loadCodes() throws -> [Int32] {
         if let store, let id {
             guard let stored = try Store(path: store, access: .read).codes(for: id) else {
                 throw CommandFailure("\(store): no done utterance with id \(id)")
             }
-            return stored.map(Int.init)
+            return stored
         }
         let source = codes ?? "-"
         let data: Data
@@ -84,7 +84,7 @@ struct RoundtripCommand: ParsableCommand {
         let decoded = try AudioFile.read(audio, targetRate: codec.sampleRate)
         let workspace = Workspace(threads: ProcessInfo.processInfo.activeProcessorCount)
         let codes = try codec.encode(decoded.samples, workspace: workspace)
-        var output = try codec.decode(codes.map(Int.init), workspace: workspace)
+        var output = try codec.decode(codes, workspace: workspace)
         // The decoder returns whole frames; trim the extractor's padding back to the input length.
         if output.count > decoded.samples.count { output.removeSubrange(decoded.samples.count...) }
         try AudioWriter.write(output, sampleRate: codec.sampleRate, to: out, sample: pcm16 ? .pcm16 : .float32)

@@ -47,7 +47,7 @@ struct ReportCommand: ParsableCommand {
                     problem = "\(error)"
                     FileHandle.standardError.write(Data("report: \(utterance.id): source audio left out: \(error)\n".utf8))
                 }
-                var decoded = try codec.decode(utterance.codes.map(Int.init), workspace: workspace)
+                var decoded = try codec.decode(utterance.codes, workspace: workspace)
                 if !source.isEmpty && decoded.count > source.count { decoded.removeSubrange(source.count...) }
                 var sample = ReportSample(
                     id: utterance.id, speaker: utterance.speaker, transcript: utterance.text, source: source, decoded: decoded,

@@ -21,7 +21,7 @@ final class DecoderParityTests: XCTestCase {
         // The 200-sample clip has one frame, which the reference cannot decode (GroupNorm needs two values).
         for clip in Fixtures.clips where clip != "short" {
             let expected = try Fixtures.expected(name, clip)
-            let codes = expected.floats("codes")!.map { Int($0) }
+            let codes = expected.floats("codes")!.map { Int32($0) }
             let reference = expected.floats("decoded")!
             let audio = try model.decode(codes, workspace: workspace)
             XCTAssertEqual(audio.count, reference.count, "\(name)/\(clip) length")
@@ -37,7 +37,7 @@ final class DecoderParityTests: XCTestCase {
     /// product) give one thread's samples, the same in every decode, and leave OpenBLAS's thread count as it was.
     func testTwoThreadsDecodeAsOne() throws {
         let model = try Xcodec2Model(directory: Fixtures.modelDirectory("tiny-b"), parts: .decoder)
-        let codes = try Fixtures.expected("tiny-b", "speech0").floats("codes")!.map { Int($0) }
+        let codes = try Fixtures.expected("tiny-b", "speech0").floats("codes")!.map { Int32($0) }
         let previous = openblas_get_num_threads()
         defer { openblas_set_num_threads(previous) }
         openblas_set_num_threads(1)
@@ -56,7 +56,7 @@ final class DecoderParityTests: XCTestCase {
 
     func testOutOfRangeCodesAreAnError() throws {
         let model = try Xcodec2Model(directory: Fixtures.modelDirectory("tiny-a"), parts: .decoder)
-        for bad in [-1, model.codebookSize] {
+        for bad in [-1, Int32(model.codebookSize)] {
             XCTAssertThrowsError(try model.decode([0, bad, 1], workspace: Workspace())) { error in
                 XCTAssertEqual("\(error)", "code \(bad) at position 1 is outside the codebook (0..<\(model.codebookSize))")
             }

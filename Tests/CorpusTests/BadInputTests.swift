@@ -71,4 +71,16 @@ final class BadInputTests: XCTestCase {
         check("long", stage: "too_long", file: "long.wav", cause: "exceeds --max-duration 3")
         check(path("bad.tsv") + ":12", stage: "manifest", file: "bad.tsv:12", cause: "fields")
     }
+
+    /// A codes file for `decode`: codes are Int32 end to end, so a number beyond it is refused where it is read.
+    func testCodesFilesAreReadAsCodesOrRefusedByPosition() throws {
+        XCTAssertEqual(try CodesJSON.codes(from: Data(#"{"codes": [0, 65535, 7]}"#.utf8), source: "c.json"), [0, 65535, 7])
+        for (json, message) in [
+            (#"{"codes": [1, 5000000000]}"#, "c.json: code 5000000000 at position 1 is not a code"),
+            (#"{"codes": "1 2"}"#, #"c.json: no "codes" array of integers"#),
+            ("[1, 2]", "c.json: not a JSON object"),
+        ] {
+            XCTAssertThrowsError(try CodesJSON.codes(from: Data(json.utf8), source: "c.json")) { XCTAssertEqual("\($0)", message) }
+        }
+    }
 }

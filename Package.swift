@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "tokenize-corpus", targets: ["tokenize-corpus"]),
         .library(name: "Codec", targets: ["Codec"]),
         .library(name: "Corpus", targets: ["Corpus"]),
+        .library(name: "Store", targets: ["Store"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -41,16 +42,17 @@ let package = Package(
         .target(name: "Codec", dependencies: ["CBLAS", "CFFTW", "CKernels", "Concurrency"]),
         // The text tokenizer depends on nothing else in the package.
         .target(name: "Tokenizer"),
+        // The one owner of the store's SQL: schema, migrations, lock, merge and every query, as named methods.
+        .target(
+            name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            resources: [.embedInCode("Migrations/v1.sql"), .embedInCode("Migrations/v3.sql")]),
         .target(
             name: "Corpus",
-            dependencies: [
-                "Codec", "Concurrency", "Tokenizer", "CArchive", "CSndFile", "CSoxr", "CZstd",
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ], resources: [.embedInCode("Migrations/v1.sql"), .embedInCode("Migrations/v3.sql")]),
+            dependencies: ["Codec", "Concurrency", "Store", "Tokenizer", "CArchive", "CSndFile", "CSoxr", "CZstd"]),
         .executableTarget(
             name: "tokenize-corpus",
             dependencies: [
-                "Codec", "Concurrency", "Corpus", "Tokenizer",
+                "Codec", "Concurrency", "Corpus", "Store", "Tokenizer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(
@@ -60,7 +62,7 @@ let package = Package(
         .testTarget(
             name: "CorpusTests",
             dependencies: [
-                "Codec", "Corpus", "Tokenizer", "tokenize-corpus", .product(name: "GRDB", package: "GRDB.swift"),
+                "Codec", "Corpus", "Store", "Tokenizer", "tokenize-corpus", .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["fake_hub.py", "Fixtures"]),
     ]

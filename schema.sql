@@ -1,5 +1,5 @@
 -- The tokenize-corpus store: one SQLite file per run or per shard (WAL while a run writes to it).
--- The schema every store has once migrated (v1, v2, v3 in Sources/Corpus/StoreSchema.swift), checked against the
+-- The schema every store has once migrated (v1, v2, v3 in Sources/Store/StoreSchema.swift), checked against the
 -- migrations by StoreSchemaTests. A change is a new migration, never an edit of a shipped one (ARCHITECTURE.md).
 
 -- Facts about the store: model_id, model_fingerprint, created_at.

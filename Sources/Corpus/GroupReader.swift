@@ -1,5 +1,6 @@
 import Concurrency
 import Foundation
+import Store
 
 /// Decoded audio on its way from a reader thread to an encoder.
 struct DecodedItem {

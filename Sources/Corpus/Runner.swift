@@ -1,6 +1,7 @@
 import Codec
 import Concurrency
 import Foundation
+import Store
 import Synchronization
 
 /// Progress of a run, as the writer sees it.

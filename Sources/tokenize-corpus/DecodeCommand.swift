@@ -2,6 +2,7 @@ import ArgumentParser
 import Codec
 import Corpus
 import Foundation
+import Store
 
 struct DecodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Corpus
 import Foundation
+import Store
 import Tokenizer
 
 extension ExportFormat: ExpressibleByArgument {}

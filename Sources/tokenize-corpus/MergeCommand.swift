@@ -1,6 +1,7 @@
 import ArgumentParser
 import Corpus
 import Foundation
+import Store
 
 struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Codec
 import Corpus
 import Foundation
+import Store
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

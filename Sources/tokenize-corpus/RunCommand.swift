@@ -3,6 +3,7 @@ import Codec
 import Concurrency
 import Corpus
 import Foundation
+import Store
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

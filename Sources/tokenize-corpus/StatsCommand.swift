@@ -1,6 +1,7 @@
 import ArgumentParser
 import Corpus
 import Foundation
+import Store
 import Tokenizer
 
 /// The options `stats` and `report` share: the same figures for the same options.

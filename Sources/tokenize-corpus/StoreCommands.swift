@@ -1,6 +1,7 @@
 import ArgumentParser
 import Corpus
 import Foundation
+import Store
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "Counts of a store (also while a run writes to it).")

@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Store
 import XCTest
 
 /// Bad inputs are recorded with a message naming the file while the rest completes.

@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Store
 import XCTest
 
 /// Issue 16, items 7, 11, 12, 13 and 14: `export` refuses what it cannot do well, touches only its own files,

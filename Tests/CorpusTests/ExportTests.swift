@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Store
 import XCTest
 
 /// `export` against rows the reference logic (LLaSA_training's get_memmap_from_token.py) made from the same

@@ -1,6 +1,7 @@
 import Codec
 import Corpus
 import Foundation
+import Store
 import XCTest
 
 /// Issue 16, items 2, 3, 5, 6, 8, 10 and 14: what a hostile test fed the tool.

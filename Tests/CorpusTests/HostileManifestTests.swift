@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Store
 import XCTest
 
 /// Manifest attacks of the third hostile round: each is one problem naming the line and the cause, and the rest of

@@ -1,6 +1,7 @@
 import Codec
 import Corpus
 import Foundation
+import Store
 import XCTest
 
 /// `--model HKUSTAudio/xcodec2` from an offline Hugging Face cache holding the original layout, laid out as the Hub

@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Store
 import XCTest
 
 /// A run killed with SIGKILL and resumed ends equal to an uninterrupted run.

@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Store
 import XCTest
 
 /// Sharded runs merged equal the unsharded run, id for id and code for code.

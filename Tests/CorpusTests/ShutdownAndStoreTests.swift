@@ -1,6 +1,7 @@
 import Codec
 import Corpus
 import Foundation
+import Store
 import XCTest
 
 /// Issue 16, items 1, 4, 9 and 14: deterministic shutdown, absolute paths, read-only readers, one writer.

@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Store
 import Tokenizer
 import XCTest
 

@@ -1,6 +1,7 @@
 import Corpus
 import Foundation
 import GRDB
+import Store
 import XCTest
 
 /// The migrations and the design card (`schema.sql` at the repository root) agree, the shipped migrations are
@@ -43,7 +44,7 @@ final class StoreSchemaTests: XCTestCase {
         for (file, expected) in shipped {
             let sha = Process()
             sha.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-            sha.arguments = [TestEnv.repo.appendingPathComponent("Sources/Corpus/Migrations/\(file)").path]
+            sha.arguments = [TestEnv.repo.appendingPathComponent("Sources/Store/Migrations/\(file)").path]
             let out = Pipe()
             sha.standardOutput = out
             try sha.run()
@@ -58,7 +59,7 @@ final class StoreSchemaTests: XCTestCase {
         let dir = TestEnv.temporaryDirectory("schema-v1")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("old.db").path
-        let v1 = try String(contentsOf: TestEnv.repo.appendingPathComponent("Sources/Corpus/Migrations/v1.sql"), encoding: .utf8)
+        let v1 = try String(contentsOf: TestEnv.repo.appendingPathComponent("Sources/Store/Migrations/v1.sql"), encoding: .utf8)
         try DatabaseQueue(path: path).write { db in
             try db.execute(sql: v1)
             try db.execute(sql: "PRAGMA user_version = 1")
@@ -90,5 +91,77 @@ final class StoreSchemaTests: XCTestCase {
         let keys = try DatabaseQueue(path: path).read { try String.fetchAll($0, sql: "SELECT key FROM store_info") }
         XCTAssertFalse(keys.contains("schema_version"))
         XCTAssertTrue(Set(keys).isSubset(of: StoreInfoKey.allCases.map(\.rawValue)), "\(keys)")
+    }
+
+    /// Every named query of the Store target runs, and counts what it should, on a store of today's schema and on a
+    /// v1 store opened read-only (where the later columns are NULLs): the SQL lives in one target, and this runs it.
+    func testEveryNamedQueryRunsOnTheCurrentSchemaAndOnAVersionOneStore() throws {
+        let dir = TestEnv.temporaryDirectory("schema-queries")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let codes: [Int32] = [0, 7, 65535, 7]
+        let current = dir.appendingPathComponent("current.db").path
+        do {
+            let store = try Store(path: current)
+            try store.ingest(
+                [
+                    ManifestEntry(id: "a", source: "m.tsv:2", audioPath: "/a.wav", text: "hello there", speaker: "s1"),
+                    ManifestEntry(id: "b", source: "m.tsv:3", audioPath: "/b.wav", text: "x"),
+                ], problems: [ManifestProblem(source: "m.tsv:4", reason: "2 fields")])
+            try store.commit([
+                UtteranceResult(id: "a", outcome: .done(codes: codes, duration: 2, sampleRate: 16000)),
+                UtteranceResult(id: "b", outcome: .failed(stage: .decode, error: "/b.wav: empty", duration: nil, sampleRate: nil)),
+            ])
+            try store.close()
+        }
+        let old = dir.appendingPathComponent("old.db").path
+        let v1 = try String(contentsOf: TestEnv.repo.appendingPathComponent("Sources/Store/Migrations/v1.sql"), encoding: .utf8)
+        try DatabaseQueue(path: old).write { db in
+            try db.execute(sql: v1)
+            try db.execute(
+                sql: """
+                    INSERT INTO utterances (id, source, audio_path, transcript, speaker, status, duration, num_frames, codes)
+                    VALUES ('a', 'm.tsv:2', '/a.wav', 'hello there', 's1', 'done', 2, 4, ?)
+                    """, arguments: [CodeBlob.encode(codes)])
+            try db.execute(
+                sql: "INSERT INTO utterances (id, source, audio_path, transcript, status) VALUES ('b', 'm.tsv:3', '/b.wav', 'x', 'failed')"
+            )
+            try db.execute(sql: "INSERT INTO failures (id, stage, error) VALUES ('b', 'decode', '/b.wav: empty')")
+            try db.execute(sql: "INSERT INTO manifest_problems (source, error) VALUES ('m.tsv:4', '2 fields')")
+        }
+        for path in [current, old] {
+            let store = try Store(path: path, access: .read)
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            XCTAssertEqual(try store.codes(for: "a"), codes, name)
+            XCTAssertEqual(try store.pendingRows(retryFailed: true).map(\.id), ["b"], name)
+            var done: [String] = [], failed: [String] = []
+            try store.forEachDone { done.append($0.id) }
+            try store.forEachFailure { failed.append($0.id) }
+            XCTAssertEqual(done, ["a"], name)
+            XCTAssertEqual(failed, ["b", "m.tsv:4"], name)
+            try store.read { snapshot in
+                XCTAssertEqual(try snapshot.statusShares().count, 2, name)
+                XCTAssertEqual(try snapshot.manifestProblemCount(), 1, name)
+                XCTAssertEqual(try snapshot.longestDoneDuration(), 2, name)
+                XCTAssertEqual(try snapshot.doneWithoutSpeakerCount(), 0, name)
+                XCTAssertEqual(try snapshot.doneLanguageCounts(), [:], name)
+                XCTAssertEqual(try snapshot.doneCountsBySpeaker().map(\.speaker), ["s1"], name)
+                XCTAssertEqual(try snapshot.doneUtterance(id: "a")?.location.path, "/a.wav", name)
+                XCTAssertNil(try snapshot.doneUtterance(id: "b"), name)
+                var cps: [Double] = [], causes: [String] = []
+                try snapshot.forEachDoneCharsPerSecond { cps.append($0) }
+                try snapshot.forEachFailureCause { causes.append($0.stage) }
+                XCTAssertEqual(cps, [5.5], name)
+                XCTAssertEqual(causes, ["decode", "manifest"], name)
+                XCTAssertEqual(try snapshot.charsPerSecondOutliers(center: 1, beyond: 4, limit: 5).count, 1, name)
+                var filters = ExportFilters()
+                (filters.minDuration, filters.speakers, filters.languages) = (1, ["s1"], ["en"])
+                let query = try snapshot.exportQuery(filters: filters)
+                XCTAssertEqual(query.doneRows, 1, name)
+                XCTAssertEqual(query.filterCounts.map(\.removed), [0, 0, 1], name)
+            }
+            let stats = try CorpusStats.compute(store: store)
+            XCTAssertEqual(stats.done.utterances, 1, name)
+            XCTAssertEqual(try store.sampleUtterances(count: 2, seed: 1).map(\.codes), [codes], name)
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Store
 import XCTest
 
 /// Tar shards (Emilia, WebDataset): the codes of the members as files, resume after kill -9 inside a shard, and

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import Store
 import Tokenizer
 
 /// What to do with a sequence longer than `--max-length`.
@@ -25,59 +25,37 @@ public struct PromptOptions: Sendable, Equatable, Codable {
 }
 
 extension ExportSelection {
-    /// Decides the export's rows in the read transaction `db`: filters (each counted), the split, prompts, and
+    /// Decides the export's rows in the read transaction `snapshot`: filters (each counted), the split, prompts, and
     /// which rows overflow under `drop`. Only rows that might overflow (UTF-8 bytes of the text, an upper bound
     /// of its tokens, plus the codes) are tokenized here; the rest cost one index scan.
-    static func make(_ db: Database, options: ExportOptions, builder: inout LlasaSequenceBuilder, store: String) throws -> ExportSelection
-    {
+    static func make(_ snapshot: StoreSnapshot, options: ExportOptions, builder: inout LlasaSequenceBuilder) throws -> ExportSelection {
         var s = ExportSelection()
-        s.cte = try ExportRows.commonTableExpression(db)
-        func count(_ clause: String, _ arguments: StatementArguments) throws -> Int {
-            try Int.fetchOne(db, sql: "\(s.cte) SELECT COUNT(*) FROM export_rows WHERE \(clause)", arguments: arguments) ?? 0
+        do {
+            s.query = try snapshot.exportQuery(filters: options.filters)
+        } catch let error as ExportFilterError {
+            throw ExportError(error.description)
         }
-        s.doneRows = try count("1", [])
-        guard s.doneRows > 0 else { throw ExportError("\(store): no encoded utterances to export") }
-        var clauses: [String] = []
-        var previous = s.doneRows
-        for predicate in options.filters.predicates {
-            clauses.append(predicate.sql)
-            s.arguments += predicate.arguments
-            let remaining: Int
-            do {
-                remaining = try count(clauses.joined(separator: " AND "), s.arguments)
-            } catch let error as DatabaseError {
-                throw ExportError(
-                    "\(predicate.name): \(error.message ?? "\(error)") (columns: \(ExportRows.columns.joined(separator: ", ")), and the extra fields)"
-                )
-            }
-            s.filterCounts.append(FilterCount(filter: predicate.name, removed: previous - remaining))
-            previous = remaining
-        }
-        s.whereClause = clauses.isEmpty ? "1" : clauses.joined(separator: " AND ")
+        s.doneRows = s.query.doneRows
+        guard s.doneRows > 0 else { throw ExportError("\(snapshot.path): no encoded utterances to export") }
+        s.filterCounts = s.query.filterCounts
 
         // Pass one: what each selected row is, without its text or codes.
         var speakers: [Int32] = [], durations: [Float] = [], frames: [Int32] = [], textBytes: [Int32] = []
         var speakerIndex: [String: Int32] = [:]
-        let rows = try Row.fetchCursor(
-            db,
-            sql: """
-                \(s.cte) SELECT _rowid, speaker, duration, num_frames, length(CAST(text AS BLOB)) AS bytes FROM export_rows
-                WHERE \(s.whereClause) ORDER BY _rowid
-                """, arguments: s.arguments)
-        while let row = try rows.next() {
-            s.rowids.append(row["_rowid"])
-            if let speaker: String = row["speaker"] {
+        try snapshot.forEachOutline(s.query) { row in
+            s.rowids.append(row.rowid)
+            if let speaker = row.speaker {
                 if speakerIndex[speaker] == nil { speakerIndex[speaker] = Int32(speakerIndex.count) }
                 speakers.append(speakerIndex[speaker]!)
             } else {
                 speakers.append(-1)
             }
-            durations.append(Float(row["duration"] as Double))
-            frames.append(Int32(row["num_frames"] as Int))
-            textBytes.append(Int32(row["bytes"] as Int))
+            durations.append(Float(row.duration))
+            frames.append(Int32(row.numFrames))
+            textBytes.append(Int32(row.textBytes))
         }
         let total = s.rowids.count
-        guard total > 0 else { throw ExportError("\(store): the filters leave no utterance to export") }
+        guard total > 0 else { throw ExportError("\(snapshot.path): the filters leave no utterance to export") }
         s.valCount = options.valSize ?? Exporter.defaultValSize(rows: total)
         guard s.valCount >= 0 && s.valCount < total else {
             throw ExportError(
@@ -125,10 +103,8 @@ extension ExportSelection {
             s.droppedPositions = s.droppedPositions.map { $0.sorted() }
         }
         if options.overflow == .drop {
-            let text = try db.makeStatement(sql: "SELECT CAST(transcript AS BLOB) FROM utterances WHERE rowid = ?")
-            func transcript(_ index: Int) throws -> String {
-                String(decoding: try Data.fetchOne(text, arguments: [s.rowids[index]]) ?? Data(), as: UTF8.self)
-            }
+            let byRowid = try snapshot.recordsByRowid()
+            func transcript(_ index: Int) throws -> String { try byRowid.text(s.rowids[index]) }
             for i in 0..<total {
                 let p = Int(s.prompts[i])
                 var bound = Int(textBytes[i]) + Int(frames[i]) + 4

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import Store
 import Tokenizer
 
 /// A seeded pseudo-random permutation of 0..<count in O(1) memory: a 4-round Feistel network over the
@@ -225,8 +225,8 @@ public struct Exporter {
         summary.trainerTemplateTokens = options.trainerTemplate?.overheadBeforeEnd
         var builder = LlasaSequenceBuilder(tokenizer: tokenizer, vocabulary: vocabulary)
         // One read transaction: the rows decided are the rows written.
-        try store.pool.read { db in
-            let selection = try ExportSelection.make(db, options: options, builder: &builder, store: store.path)
+        try store.read { snapshot in
+            let selection = try ExportSelection.make(snapshot, options: options, builder: &builder)
             let trainCount = selection.trainCount - selection.droppedPositions[0].count
             let valCount = selection.valCount - selection.droppedPositions[1].count
             summary.rows = ["train": trainCount, "val": valCount]
@@ -241,29 +241,18 @@ public struct Exporter {
                 padId: vocabulary.padId, withPrompt: options.prompt != nil, trainer: options.trainer, ranks: options.ranks)
             var ids = [[String]](repeating: [], count: 2)
             if options.format == .llasa { ids = [Array(repeating: "", count: trainCount), Array(repeating: "", count: valCount)] }
-            let promptRow = try db.makeStatement(sql: "SELECT id, CAST(transcript AS BLOB) AS text, codes FROM utterances WHERE rowid = ?")
-            // The transcript as bytes: reading TEXT as a C string would cut it at an embedded NUL.
-            let rows = try Row.fetchCursor(
-                db,
-                sql: """
-                    \(selection.cte) SELECT id, CAST(text AS BLOB) AS text, speaker, duration, codes FROM export_rows
-                    WHERE \(selection.whereClause) ORDER BY _rowid
-                    """, arguments: selection.arguments)
+            let byRowid = try snapshot.recordsByRowid()
             var index = 0
-            while let row = try rows.next() {
+            try snapshot.forEachRecord(selection.query) { row in
                 defer { index += 1 }
-                guard let (split, position) = selection.place(index) else { continue }
-                var exported = ExportRow(
-                    id: row["id"], text: String(decoding: row["text"] as Data? ?? Data(), as: UTF8.self), speaker: row["speaker"],
-                    duration: row["duration"], codes: CodeBlob.decode(row["codes"]))
+                guard let (split, position) = selection.place(index) else { return }
+                var exported = ExportRow(id: row.id, text: row.text, speaker: row.speaker, duration: row.duration, codes: row.codes)
                 var text = exported.text, codes = exported.codes
-                if selection.prompts[index] >= 0,
-                    let prompt = try Row.fetchOne(promptRow, arguments: [selection.rowids[Int(selection.prompts[index])]])
-                {
+                if selection.prompts[index] >= 0, let prompt = try byRowid.record(selection.rowids[Int(selection.prompts[index])]) {
                     // Joined as the Llasa model cards join a speech prompt's transcript to the target's.
-                    exported.promptID = prompt["id"]
-                    text = String(decoding: prompt["text"] as Data? ?? Data(), as: UTF8.self) + " " + text
-                    codes = CodeBlob.decode(prompt["codes"]) + codes
+                    exported.promptID = prompt.id
+                    text = prompt.text + " " + text
+                    codes = prompt.codes + codes
                     summary.rowsWithPrompt += 1
                 }
                 builder.build(text: text, codes: codes)

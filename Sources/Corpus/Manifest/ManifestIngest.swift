@@ -1,4 +1,5 @@
 import Foundation
+import Store
 
 extension Store {
     public struct ManifestIngestResult: Sendable {

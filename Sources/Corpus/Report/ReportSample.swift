@@ -1,6 +1,6 @@
 import Codec
 import Foundation
-import GRDB
+import Store
 
 /// One utterance of the report's listening section: the source and the audio decoded from its stored codes, as
 /// 16-bit WAVs and log-mel spectrogram images on one colour scale, and the log-spectral distance between them.
@@ -102,15 +102,12 @@ extension Store {
     /// Up to `count` done utterances, spread over speakers: the speakers in a seeded order, one utterance each
     /// (seeded), round after round until `count` or every utterance is taken.
     public func sampleUtterances(count: Int, seed: UInt64) throws -> [SampledUtterance] {
-        try pool.read { db in
-            let done = "status = \(UtteranceStatus.done.sql)"
+        try read { snapshot in
             var remaining: [String: Int] = [:]
-            let groups = try Row.fetchCursor(
-                db, sql: "SELECT COALESCE(speaker, '') AS s, COUNT(*) AS n FROM utterances WHERE \(done) GROUP BY s ORDER BY s")
             var speakers: [String] = []
-            while let row = try groups.next() {
-                speakers.append(row["s"])
-                remaining[row["s"]] = row["n"]
+            for (speaker, utterances) in try snapshot.doneCountsBySpeaker() {
+                speakers.append(speaker)
+                remaining[speaker] = utterances
             }
             var generator = SplitMix64(seed: seed)
             speakers.shuffle(using: &generator)
@@ -119,29 +116,19 @@ extension Store {
                 for speaker in speakers where picked.count < count && remaining[speaker]! > 0 {
                     // The k-th of this speaker's utterances not yet taken, in store order; ids only, then that one row.
                     let k = Int(generator.next() % UInt64(remaining[speaker]!))
-                    let ids = try String.fetchCursor(
-                        db, sql: "SELECT id FROM utterances WHERE \(done) AND COALESCE(speaker, '') = ? ORDER BY rowid",
-                        arguments: [speaker])
                     var index = 0
-                    while let id = try ids.next() {
-                        if taken.contains(id) { continue }
-                        if index == k {
-                            taken.insert(id)
-                            let row = try Row.fetchOne(
-                                db,
-                                sql:
-                                    """
-                                    SELECT CAST(transcript AS BLOB) AS transcript, speaker, audio_path, audio_member, segment_start,
-                                        segment_duration, segment_channels, codes FROM utterances WHERE id = ?
-                                    """,
-                                arguments: [id])!
-                            picked.append(
-                                SampledUtterance(
-                                    id: id, text: String(decoding: row["transcript"] as Data? ?? Data(), as: UTF8.self),
-                                    speaker: row["speaker"], location: Store.location(row), codes: CodeBlob.decode(row["codes"])))
-                            break
+                    try snapshot.forEachDoneID(speaker: speaker) { id in
+                        if taken.contains(id) { return true }
+                        guard index == k else {
+                            index += 1
+                            return true
                         }
-                        index += 1
+                        taken.insert(id)
+                        let row = try snapshot.doneUtterance(id: id)!
+                        picked.append(
+                            SampledUtterance(
+                                id: id, text: row.text, speaker: row.speaker, location: AudioLocation(row.location), codes: row.codes))
+                        return false
                     }
                     remaining[speaker]! -= 1
                 }

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import Store
 import Tokenizer
 
 extension CorpusStats {
@@ -18,69 +18,50 @@ extension CorpusStats {
     /// (which spills to a temporary file rather than growing), the codebook is 65536 counters, the sequence
     /// lengths one counter per distinct length, the scatter sample a fixed-size reservoir; only the speaker
     /// grouping grows, with the number of speakers.
-    /// Done utterances per `language` manifest field (Lhotse supervisions, Emilia); nil when none has one.
-    static func languages(_ db: Database) throws -> [String: Int]? {
-        var counts: [String: Int] = [:]
-        let rows = try Row.fetchCursor(
-            db,
-            sql: """
-                SELECT json_extract(fields, '$.language') AS language, COUNT(*) AS n FROM utterances
-                WHERE status = \(UtteranceStatus.done.sql) AND json_type(fields, '$.language') = 'text' GROUP BY language
-                """)
-        while let row = try rows.next() { counts[row["language"]] = row["n"] }
-        return counts.isEmpty ? nil : counts
-    }
-
     public static func compute(store: Store, options: Options = Options()) throws -> CorpusStats {
         var stats = CorpusStats(store: store.path)
-        try store.pool.read { db in
-            stats.model = try Store.info(db, .modelID)
-            try collectCounts(db, into: &stats)
+        try store.read { snapshot in
+            stats.model = try snapshot.info(.modelID)
+            try collectCounts(snapshot, into: &stats)
             guard stats.done.utterances > 0 else {
-                stats.failures = try failureGroups(db)
+                stats.failures = try failureGroups(snapshot)
                 return
             }
             let n = stats.done.utterances
-            let maxDuration = try Double.fetchOne(db, sql: "SELECT MAX(duration) FROM utterances WHERE \(doneClause)") ?? 0
-            var durationBins = Histogram(start: 0, width: niceWidth(maxDuration), counts: [])
-            stats.duration = try distribution(db, sql: "SELECT duration FROM utterances WHERE \(doneClause) ORDER BY 1", count: n) {
-                durationBins.add($0)
-            }
+            var durationBins = Histogram(start: 0, width: niceWidth(try snapshot.longestDoneDuration()), counts: [])
+            stats.duration = try distribution(count: n, of: snapshot.forEachDoneDuration) { durationBins.add($0) }
             stats.durationHistogram = durationBins
-            stats.speakers = try speakers(db, top: options.topSpeakers, doneHours: stats.done.hours)
-            stats.languages = try languages(db)
-            stats.charsPerSecond = try charsPerSecond(db, count: n, k: options.k)
-            try streamDone(db, options: options, into: &stats)
-            stats.failures = try failureGroups(db)
+            stats.speakers = try speakers(snapshot, top: options.topSpeakers, doneHours: stats.done.hours)
+            let languages = try snapshot.doneLanguageCounts()
+            stats.languages = languages.isEmpty ? nil : languages
+            stats.charsPerSecond = try charsPerSecond(snapshot, count: n, k: options.k)
+            try streamDone(snapshot, options: options, into: &stats)
+            stats.failures = try failureGroups(snapshot)
         }
         return stats
     }
 
-    static let doneClause = "status = \(UtteranceStatus.done.sql)"
-    static let charsPerSecondSQL = "length(transcript) / duration"
-
-    private static func collectCounts(_ db: Database, into stats: inout CorpusStats) throws {
-        for row in try Row.fetchAll(
-            db, sql: "SELECT status, COUNT(*) AS n, COALESCE(SUM(duration), 0) AS seconds FROM utterances GROUP BY status")
-        {
-            let share = Share(utterances: row["n"], hours: (row["seconds"] as Double) / 3600)
-            switch UtteranceStatus(rawValue: row["status"]) {
+    private static func collectCounts(_ snapshot: StoreSnapshot, into stats: inout CorpusStats) throws {
+        for row in try snapshot.statusShares() {
+            let share = Share(utterances: row.utterances, hours: row.seconds / 3600)
+            switch row.status {
             case .done: stats.done = share
             case .failed: stats.failed = share
             case .pending, nil: stats.pending = share
             }
         }
-        stats.manifestProblems = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM manifest_problems") ?? 0
+        stats.manifestProblems = try snapshot.manifestProblemCount()
     }
 
-    /// The distribution of `count` values that `sql` yields in ascending order; `each` sees every value.
-    static func distribution(_ db: Database, sql: String, count: Int, each: (Double) -> Void = { _ in }) throws -> Distribution {
+    /// The distribution of the `count` values `values` gives in ascending order; `each` sees every value.
+    static func distribution(
+        count: Int, of values: ((Double) throws -> Void) throws -> Void, each: @escaping (Double) -> Void = { _ in }
+    ) throws -> Distribution {
         let ranks = Distribution.percentiles.map { Double(count - 1) * $0 / 100 }
         var wanted: [Int: Double] = [:]
         for h in ranks { wanted[Int(h.rounded(.down))] = 0; wanted[min(count - 1, Int(h.rounded(.down)) + 1)] = 0 }
         var sum = 0.0, index = 0
-        let cursor = try Double.fetchCursor(db, sql: sql)
-        while let value = try cursor.next() {
+        try values { value in
             if wanted[index] != nil { wanted[index] = value }
             sum += value
             each(value)
@@ -104,55 +85,38 @@ extension CorpusStats {
         return 10 * power
     }
 
-    private static func speakers(_ db: Database, top: Int, doneHours: Double) throws -> Speakers {
+    private static func speakers(_ snapshot: StoreSnapshot, top: Int, doneHours: Double) throws -> Speakers {
         var result = Speakers()
-        result.utterancesWithoutSpeaker =
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM utterances WHERE \(doneClause) AND speaker IS NULL") ?? 0
-        let rows = try Row.fetchCursor(
-            db,
-            sql: """
-                SELECT speaker, COUNT(*) AS n, SUM(duration) AS seconds FROM utterances
-                WHERE \(doneClause) AND speaker IS NOT NULL GROUP BY speaker ORDER BY seconds DESC, speaker
-                """)
-        while let row = try rows.next() {
+        result.utterancesWithoutSpeaker = try snapshot.doneWithoutSpeakerCount()
+        try snapshot.forEachSpeaker(byDurationDescending: { row in
             result.count += 1
             if result.top.count < top {
-                result.top.append(
-                    Speakers.Speaker(speaker: row["speaker"], utterances: row["n"], hours: (row["seconds"] as Double) / 3600))
+                result.top.append(Speakers.Speaker(speaker: row.speaker, utterances: row.utterances, hours: row.seconds / 3600))
             }
-        }
+        })
         if let largest = result.top.first, doneHours > 0 { result.largestShare = largest.hours / doneHours }
         return result
     }
 
-    private static func charsPerSecond(_ db: Database, count: Int, k: Double) throws -> CharsPerSecond {
-        let cps = charsPerSecondSQL
-        let distribution = try distribution(db, sql: "SELECT \(cps) AS v FROM utterances WHERE \(doneClause) ORDER BY v", count: count)
+    private static func charsPerSecond(_ snapshot: StoreSnapshot, count: Int, k: Double) throws -> CharsPerSecond {
+        let distribution = try distribution(count: count, of: snapshot.forEachDoneCharsPerSecond)
         let median = distribution.median
-        let deviations = try Self.distribution(
-            db, sql: "SELECT abs(\(cps) - \(median)) AS d FROM utterances WHERE \(doneClause) ORDER BY d", count: count)
+        let deviations = try Self.distribution(count: count) {
+            try snapshot.forEachDoneCharsPerSecondDeviation(from: median, ascending: $0)
+        }
         let robustSD = 1.4826 * deviations.median
         var result = CharsPerSecond(
             distribution: distribution, robustSD: robustSD, k: k, low: median - k * robustSD, high: median + k * robustSD)
-        let outside = "\(doneClause) AND abs(\(cps) - \(median)) > \(k * robustSD)"
-        result.outliers = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM utterances WHERE \(outside)") ?? 0
-        let rows = try Row.fetchCursor(
-            db,
-            sql: """
-                SELECT id, duration, \(cps) AS cps, CAST(transcript AS BLOB) AS transcript FROM utterances WHERE \(outside)
-                ORDER BY abs(\(cps) - \(median)) DESC, id LIMIT \(CharsPerSecond.outlierRowsLimit)
-                """)
-        while let row = try rows.next() {
-            result.outlierRows.append(
-                CharsPerSecond.Outlier(
-                    id: row["id"], duration: row["duration"], charsPerSecond: row["cps"],
-                    transcript: String(decoding: row["transcript"] as Data, as: UTF8.self)))
+        let outliers = try snapshot.charsPerSecondOutliers(center: median, beyond: k * robustSD, limit: CharsPerSecond.outlierRowsLimit)
+        result.outliers = outliers.count
+        result.outlierRows = outliers.farthest.map {
+            CharsPerSecond.Outlier(id: $0.id, duration: $0.duration, charsPerSecond: $0.charsPerSecond, transcript: $0.transcript)
         }
         return result
     }
 
     /// One pass over the done rows: codebook counts, sequence lengths, and the scatter sample.
-    private static func streamDone(_ db: Database, options: Options, into stats: inout CorpusStats) throws {
+    private static func streamDone(_ snapshot: StoreSnapshot, options: Options, into stats: inout CorpusStats) throws {
         var codeCounts = [Int](repeating: 0, count: 65536)
         var lengthCounts: [Int: Int] = [:]
         var builder = try options.tokenizer.map {
@@ -163,28 +127,16 @@ extension CorpusStats {
         var sample: [[Double]] = []
         var generator = SplitMix64(seed: options.seed)
         var index = 0
-        let rows = try Row.fetchCursor(
-            db,
-            sql: """
-                SELECT CAST(transcript AS BLOB) AS transcript, duration, \(charsPerSecondSQL) AS cps, codes FROM utterances
-                WHERE \(doneClause) ORDER BY rowid
-                """)
-        while let row = try rows.next() {
-            let codes: Data = row["codes"]
-            let frames = codes.count / 2
-            codes.withUnsafeBytes { raw in
-                for i in 0..<frames {
-                    codeCounts[Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))] += 1
-                }
-            }
+        try snapshot.forEachDoneText { row in
+            let frames = row.codes.count
+            for code in row.codes { codeCounts[Int(code)] += 1 }
             if builder != nil {
-                let text = String(decoding: row["transcript"] as Data? ?? Data(), as: UTF8.self)
-                builder!.build(text: text, codes: [])
+                builder!.build(text: row.transcript, codes: [])
                 textTokens += builder!.textTokens
                 speechTokens += frames
                 lengthCounts[builder!.ids.count + frames, default: 0] += 1
             }
-            let duration: Double = row["duration"], value: Double = row["cps"]
+            let duration = row.duration, value = row.charsPerSecond
             let point = [rounded(duration), rounded(value), (value < cps.low || value > cps.high) ? 1 : 0]
             if sample.count < CharsPerSecond.sampleSize {
                 sample.append(point)
@@ -260,20 +212,12 @@ extension CorpusStats {
             speechTokens: speechTokens)
     }
 
-    private static func failureGroups(_ db: Database) throws -> [FailureGroup] {
+    private static func failureGroups(_ snapshot: StoreSnapshot) throws -> [FailureGroup] {
         var byStage: [String: (count: Int, reasons: [String: Int])] = [:]
-        let rows = try Row.fetchCursor(
-            db,
-            sql: """
-                SELECT f.stage, f.error, u.audio_path FROM failures f JOIN utterances u ON u.id = f.id
-                WHERE u.status = \(UtteranceStatus.failed.sql)
-                UNION ALL SELECT 'manifest', error, source FROM manifest_problems
-                """)
-        while let row = try rows.next() {
-            let stage: String = row[0]
-            let reason = normalisedReason(row[1], file: row[2])
-            byStage[stage, default: (0, [:])].count += 1
-            byStage[stage]!.reasons[reason, default: 0] += 1
+        try snapshot.forEachFailureCause { cause in
+            let reason = normalisedReason(cause.error, file: cause.file)
+            byStage[cause.stage, default: (0, [:])].count += 1
+            byStage[cause.stage]!.reasons[reason, default: 0] += 1
         }
         return byStage.map { stage, group in
             FailureGroup(

@@ -28,7 +28,7 @@ extension Store {
         try bindModel(
             id: try source.info(.modelID) ?? "?", fingerprint: fingerprint, revision: try source.info(.modelRevision),
             layout: try source.info(.modelLayout))
-        return try pool.writeWithoutTransaction { db in
+        return try writeWithoutTransaction { db in
             try Self.attach(source.path, db)
             defer { try? db.execute(sql: "DETACH DATABASE source") }
             var counts = MergeCounts()

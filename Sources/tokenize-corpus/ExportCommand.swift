@@ -157,9 +157,9 @@ struct ExportCommand: ParsableCommand {
         let started = Date()
         let summary = try Exporter.export(store: try Store(path: store, access: .read), tokenizer: text, options: options, to: out)
         let v = summary.vocabulary
-        let rows = summary.rows["train", default: 0] + summary.rows["val", default: 0]
+        let rows = summary.rows.train + summary.rows.val
         print("exported \(rows) rows to \(out) (\(format.rawValue)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
-        print("rows        train \(summary.rows["train", default: 0]), val \(summary.rows["val", default: 0]) of \(summary.doneRows) done")
+        print("rows        train \(summary.rows.train), val \(summary.rows.val) of \(summary.doneRows) done")
         if summary.pendingRows > 0 || summary.failedRows > 0 {
             print(
                 "\(summary.pendingRows > 0 ? "warning " : "not done")    the store also holds \(summary.pendingRows) pending and "
@@ -197,7 +197,7 @@ struct ExportCommand: ParsableCommand {
                     + "--max-length); LLaSA_training cannot use them"
             )
         }
-        if summary.rows["val", default: 0] == 0 {
+        if summary.rows.val == 0 {
             print("warning     the val split is empty: the trainer gets no eval files (--val-size, or fewer filters)")
         }
         if format == .llasa { print("padding     \(String(format: "%.1f", summary.paddingFraction * 100))% of ids") }

@@ -139,7 +139,7 @@ final class TrainerPresetTests: XCTestCase {
         for trainer in TrainerPreset.allCases {
             let out = dir.appendingPathComponent(trainer.rawValue)
             let summary = try export(trainer, store: store, to: out)
-            let kept = Set(summary.ids["train", default: []] + summary.ids["val", default: []])
+            let kept = Set(summary.ids.train + summary.ids.val)
             let fits = Set(zip(ids, TrainerFixtures.verdicts.keepsEnd[trainer.rawValue]!).filter(\.1).map(\.0))
             if trainer.cutsText {
                 let beforeEnd = TrainerFixtures.verdicts.beforeEnd[trainer.rawValue]!
@@ -166,7 +166,7 @@ final class TrainerPresetTests: XCTestCase {
                 let rank0 = try FileManager.default.attributesOfItem(
                     atPath: out.appendingPathComponent("test_rank0_partial0_input_ids.memmap").path)
                 XCTAssertEqual(alias[.systemFileNumber] as? Int, rank0[.systemFileNumber] as? Int, "the eval alias is a hard link")
-                XCTAssertEqual(report.files.filter(\.eval).map(\.rows), [summary.rows["val"]!])
+                XCTAssertEqual(report.files.filter(\.eval).map(\.rows), [summary.rows.val])
             }
             let info =
                 try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("export_info.json"))) as! [String: Any]
@@ -187,10 +187,10 @@ final class TrainerPresetTests: XCTestCase {
         let out = dir.appendingPathComponent("plain")
         let summary = try export(nil, store: store, to: out, valSize: 0)
         let report = try ExportCheck.run(folder: out.path, loader: try loader(.llasaTraining))
-        let flagged = Set(report.losingEnd.map { summary.ids["train"]![$0.row] })
+        let flagged = Set(report.losingEnd.map { summary.ids.train[$0.row] })
         let verdict = Dictionary(
             uniqueKeysWithValues: zip(TrainerFixtures.utterances.map(\.id), TrainerFixtures.verdicts.keepsEnd["llasa-training"]!))
-        let expected = Set(summary.ids["train"]!.filter { !verdict[$0]! })
+        let expected = Set(summary.ids.train.filter { !verdict[$0]! })
         XCTAssertEqual(flagged, expected)
         XCTAssertGreaterThan(expected.count, 10)
         XCTAssertFalse(report.passed)

@@ -80,8 +80,8 @@ enum DatasetCard {
             prose.append("| transcript cut to fit \(limit) | \(summary.textCutRows) |")
             prose.append("| removed: speech alone over \(limit) | \(summary.droppedRows) |")
         }
-        prose.append("| train | \(summary.rows["train", default: 0]) |")
-        prose.append("| validation | \(summary.rows["val", default: 0]) |")
+        prose.append("| train | \(summary.rows.train) |")
+        prose.append("| validation | \(summary.rows.val) |")
         if summary.overflow == .truncate { prose.append("| cut at \(summary.maxLength) ids | \(summary.truncatedRows) |") }
         if summary.prompt != nil {
             prose.append("| with a prompt | \(summary.rowsWithPrompt) |")

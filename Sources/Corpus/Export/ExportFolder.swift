@@ -14,7 +14,7 @@ struct ExportFolder {
     static let exportNames: Set<String> = {
         var names: Set<String> = ["export_info.json", "README.md", stagingMarker]
         for format in ExportFormat.allCases {
-            for split in ["train", "val"] { names.formUnion(ExportSink.fileNames(format, split: split)) }
+            for split in Split.allCases { names.formUnion(ExportSink.fileNames(format, split: split)) }
         }
         return names
     }()
@@ -25,7 +25,7 @@ struct ExportFolder {
         if exportNames.contains(name) { return true }
         if TrainerPreset.isFileName(name) { return true }
         let parts = name.split(separator: "-")
-        return parts.count == 2 && ["train", "val"].contains(parts[0]) && parts[1].hasSuffix(".parquet")
+        return parts.count == 2 && Split(rawValue: String(parts[0])) != nil && parts[1].hasSuffix(".parquet")
             && parts[1].dropLast(8).count == 5 && parts[1].dropLast(8).allSatisfy(\.isNumber)
     }
 

@@ -63,20 +63,20 @@ extension ExportSelection {
         }
         s.trainCount = total - s.valCount
         s.permutation = RowPermutation(count: total, seed: options.seed)
-        let split = (0..<total).map { s.permutation($0) < s.trainCount ? 0 : 1 }
+        let split = (0..<total).map { s.permutation($0) < s.trainCount ? Split.train : .val }
 
         // Prompts: among the speaker's utterances in the duration range, in the same split, seeded per row.
         s.prompts = [Int32](repeating: -1, count: total)
         if let prompt = options.prompt {
-            var candidates: [Int: [Int32]] = [:]  // key speaker * 2 + split
+            var candidates = PerSplit<[Int32: [Int32]]>(repeating: [:])  // per split, by speaker
             for i in 0..<total where speakers[i] >= 0 {
                 let seconds = Double(durations[i])
                 if seconds >= prompt.minDuration && seconds <= prompt.maxDuration {
-                    candidates[Int(speakers[i]) * 2 + split[i], default: []].append(Int32(i))
+                    candidates[split[i]][speakers[i], default: []].append(Int32(i))
                 }
             }
             for i in 0..<total where speakers[i] >= 0 {
-                let pool = candidates[Int(speakers[i]) * 2 + split[i]] ?? []
+                let pool = candidates[split[i]][speakers[i]] ?? []
                 let others = pool.count - (pool.contains(Int32(i)) ? 1 : 0)
                 guard others > 0 else {
                     s.rowsWithoutPrompt += 1

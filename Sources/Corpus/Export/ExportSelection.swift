@@ -13,26 +13,26 @@ struct ExportSelection {
     var prompts: [Int32] = []
     /// Rows with a speaker but no other utterance of theirs in the prompt range within their split.
     var rowsWithoutPrompt = 0
-    /// Permuted positions of dropped rows, per split (train, val), sorted.
-    var droppedPositions: [[Int]] = [[], []]
+    /// Permuted positions of dropped rows, per split, sorted.
+    var droppedPositions = PerSplit<[Int]>(repeating: [])
     var trainCount = 0, valCount = 0
     var permutation = RowPermutation(count: 0, seed: 0)
     /// The filters, for the streaming query.
     var query = ExportQuery()
 
     var selected: Int { rowids.count }
-    var dropped: Int { droppedPositions[0].count + droppedPositions[1].count }
+    var dropped: Int { droppedPositions.train.count + droppedPositions.val.count }
 
     /// Leaves the selected row `index` out of its split.
     mutating func drop(index: Int) {
         let position = permutation(index)
-        if position < trainCount { droppedPositions[0].append(position) } else { droppedPositions[1].append(position - trainCount) }
+        if position < trainCount { droppedPositions.train.append(position) } else { droppedPositions.val.append(position - trainCount) }
     }
 
     /// The split and the position within it of selected row `index`; nil when dropped.
-    func place(_ index: Int) -> (split: Int, position: Int)? {
+    func place(_ index: Int) -> (split: Split, position: Int)? {
         let p = permutation(index)
-        let (split, position) = p < trainCount ? (0, p) : (1, p - trainCount)
+        let (split, position) = p < trainCount ? (Split.train, p) : (.val, p - trainCount)
         let drops = droppedPositions[split]
         // Binary search: how many dropped rows come before this one, to close the gaps they leave.
         var (low, high) = (0, drops.count)

@@ -97,7 +97,7 @@ public struct ExportSummary: Codable, Sendable {
     public var tokenizer: String
     public var seed: UInt64
     public var maxLength: Int
-    public var rows: [String: Int]
+    public var rows = PerSplit(repeating: 0)
     public var textTokens = 0
     public var speechTokens = 0
     /// Ids written, padding excluded, after truncation.
@@ -131,7 +131,7 @@ public struct ExportSummary: Codable, Sendable {
     public var vocabulary: LlasaVocabulary
     public var files: [String] = []
     /// Utterance ids of each split in row order (the memmap's row order for llasa).
-    public var ids: [String: [String]] = [:]
+    public var ids = PerSplit<[String]>(repeating: [])
 
     enum CodingKeys: String, CodingKey {
         case format, store, model, tokenizer, seed, rows, tokens, files, vocabulary, ids
@@ -200,7 +200,7 @@ public struct Exporter {
         if summary.droppedRows > 0 {
             removed.append("\(summary.droppedRows) by --overflow drop (longer than --max-length \(options.maxLength))")
         }
-        let valRows = summary.rows["val", default: 0]
+        let valRows = summary.rows.val
         if valRows > 0 { removed.append("\(valRows) to the val split") }
         return "no rows left for the train split, so nothing is written: \(summary.doneRows) done utterance(s) in the store"
             + (removed.isEmpty ? "" : "; " + removed.joined(separator: ", "))
@@ -213,7 +213,7 @@ public struct Exporter {
         var summary = ExportSummary(
             format: options.format, store: store.path, model: try store.info(.modelID),
             tokenizer: options.tokenizerName ?? tokenizer.source,
-            seed: options.seed, maxLength: options.maxLength, rows: [:], vocabulary: vocabulary)
+            seed: options.seed, maxLength: options.maxLength, vocabulary: vocabulary)
         let status = try store.status()
         (summary.pendingRows, summary.failedRows) = (status.pending, status.failed)
         summary.modelRevision = try store.info(.modelRevision)
@@ -227,9 +227,9 @@ public struct Exporter {
         // One read transaction: the rows decided are the rows written.
         try store.read { snapshot in
             let selection = try ExportSelection.make(snapshot, options: options, builder: &builder)
-            let trainCount = selection.trainCount - selection.droppedPositions[0].count
-            let valCount = selection.valCount - selection.droppedPositions[1].count
-            summary.rows = ["train": trainCount, "val": valCount]
+            let trainCount = selection.trainCount - selection.droppedPositions.train.count
+            let valCount = selection.valCount - selection.droppedPositions.val.count
+            summary.rows = PerSplit(train: trainCount, val: valCount)
             summary.doneRows = selection.doneRows
             summary.filters = selection.filterCounts
             summary.droppedRows = selection.dropped
@@ -239,8 +239,8 @@ public struct Exporter {
             let sink = try ExportSink(
                 format: options.format, folder: folder, trainRows: trainCount, valRows: valCount, maxLength: options.maxLength,
                 padId: vocabulary.padId, withPrompt: options.prompt != nil, trainer: options.trainer, ranks: options.ranks)
-            var ids = [[String]](repeating: [], count: 2)
-            if options.format == .llasa { ids = [Array(repeating: "", count: trainCount), Array(repeating: "", count: valCount)] }
+            var ids = PerSplit<[String]>(repeating: [])
+            if options.format == .llasa { ids = summary.rows.map { Array(repeating: "", count: $0) } }
             let byRowid = try snapshot.recordsByRowid()
             var index = 0
             try snapshot.forEachRecord(selection.query) { row in
@@ -275,9 +275,9 @@ public struct Exporter {
                 try sink.write(exported, split: split, position: position)
             }
             summary.files = try sink.finish()
-            summary.ids = ["train": ids[0], "val": ids[1]]
+            summary.ids = ids
         }
-        let slots = (summary.rows["train"]! + summary.rows["val"]!) * options.maxLength
+        let slots = (summary.rows.train + summary.rows.val) * options.maxLength
         if options.format == .llasa && slots > 0 { summary.paddingFraction = Double(slots - summary.tokens) / Double(slots) }
         return summary
     }
@@ -399,16 +399,15 @@ extension IndexedDatasetWriter: SplitWriter {
 /// The files of one export format: train and val, none for a split without rows (LLaSA_training's trainer
 /// evaluates only when val_input_ids.memmap exists, and numpy cannot map an empty file).
 final class ExportSink {
-    private static let splitNames = ["train", "val"]
-    /// Per split (train, val); nil for a split without rows.
-    private var writers: [SplitWriter?] = []
+    /// nil for a split without rows.
+    private var writers = PerSplit<SplitWriter?>(repeating: nil)
     private(set) var names: [String] = []
 
-    static func fileNames(_ format: ExportFormat, split: String) -> [String] {
+    static func fileNames(_ format: ExportFormat, split: Split) -> [String] {
         switch format {
-        case .llasa: return [split + "_input_ids.memmap", split + "_input_ids_shape.npy"]
-        case .jsonl: return [split + ".jsonl"]
-        case .megatron: return [split + ".bin", split + ".idx"]
+        case .llasa: return [split.rawValue + "_input_ids.memmap", split.rawValue + "_input_ids_shape.npy"]
+        case .jsonl: return [split.rawValue + ".jsonl"]
+        case .megatron: return [split.rawValue + ".bin", split.rawValue + ".idx"]
         case .parquet: return []  // numbered parts, see ParquetRowsWriter
         }
     }
@@ -417,31 +416,32 @@ final class ExportSink {
         format: ExportFormat, folder: ExportFolder, trainRows: Int, valRows: Int, maxLength: Int, padId: Int32, withPrompt: Bool = false,
         trainer: TrainerPreset? = nil, ranks: Int = 1
     ) throws {
-        for (split, rows) in zip(Self.splitNames, [trainRows, valRows]) {
-            guard rows > 0 else { writers.append(nil); continue }
+        for (split, rows) in zip(Split.allCases, [trainRows, valRows]) {
+            guard rows > 0 else { continue }
             if let trainer, trainer != .llasaTraining {
                 let writer = try TrainerRowsWriter(
                     trainer: trainer, split: split, folder: folder, rows: rows, maxLength: maxLength, padId: padId, ranks: ranks)
                 names += writer.names
-                writers.append(writer)
+                writers[split] = writer
                 continue
             }
-            let prefix = folder.path(split)
+            let prefix = folder.path(split.rawValue)
             names += Self.fileNames(format, split: split)
             switch format {
-            case .llasa: writers.append(try LlasaRowsWriter(prefix: prefix, rows: rows, maxLength: maxLength, padId: padId))
-            case .jsonl: writers.append(try JSONLinesWriter(path: prefix + ".jsonl"))
-            case .megatron: writers.append(try IndexedDatasetWriter(prefix: prefix))
-            case .parquet: writers.append(try ParquetRowsWriter(folder: folder, split: split, withPrompt: withPrompt))
+            case .llasa: writers[split] = try LlasaRowsWriter(prefix: prefix, rows: rows, maxLength: maxLength, padId: padId)
+            case .jsonl: writers[split] = try JSONLinesWriter(path: prefix + ".jsonl")
+            case .megatron: writers[split] = try IndexedDatasetWriter(prefix: prefix)
+            case .parquet: writers[split] = try ParquetRowsWriter(folder: folder, split: split, withPrompt: withPrompt)
             }
         }
     }
 
-    func write(_ row: ExportRow, split: Int, position: Int) throws { try writers[split]!.write(row, position: position) }
+    func write(_ row: ExportRow, split: Split, position: Int) throws { try writers[split]!.write(row, position: position) }
 
     /// Completes every file; returns their names.
     func finish() throws -> [String] {
-        for writer in writers { try writer?.finish() }
-        return names + writers.compactMap { ($0 as? ParquetRowsWriter)?.names }.joined()
+        let written = [writers.train, writers.val].compactMap { $0 }
+        for writer in written { try writer.finish() }
+        return names + written.compactMap { ($0 as? ParquetRowsWriter)?.names }.joined()
     }
 }

@@ -410,12 +410,12 @@ struct ThriftCompact {
 final class ParquetRowsWriter: SplitWriter {
     static let rowsPerFile = 50_000
     private let folder: ExportFolder
-    private let split: String
+    private let split: Split
     private let columns: [ParquetFileWriter.Column]
     private var current: ParquetFileWriter?
     private(set) var names: [String] = []
 
-    init(folder: ExportFolder, split: String, withPrompt: Bool) throws {
+    init(folder: ExportFolder, split: Split, withPrompt: Bool) throws {
         self.folder = folder
         self.split = split
         columns =
@@ -428,7 +428,7 @@ final class ParquetRowsWriter: SplitWriter {
     func write(_ row: ExportRow, position: Int) throws {
         if current == nil || current!.rows == Self.rowsPerFile {
             try current?.finish()
-            let name = String(format: "%@-%05d.parquet", split, names.count)
+            let name = String(format: "%@-%05d.parquet", split.rawValue, names.count)
             names.append(name)
             current = try ParquetFileWriter(path: folder.path(name), columns: columns)
         }

@@ -142,13 +142,13 @@ extension TrainerPreset {
     }
 
     /// The memmap and shape file names of one split's part, as the trainer's loader looks for them.
-    static func fileStems(_ trainer: TrainerPreset, split: String, ranks: Int) -> [String] {
+    static func fileStems(_ trainer: TrainerPreset, split: Split, ranks: Int) -> [String] {
         switch trainer {
-        case .llasaTraining: return [split]
+        case .llasaTraining: return [split.rawValue]
         case .unsloth: return [""]
         case .llasaMultigpu:
             // The fork evaluates on `test_rank*_partial*`, and its multigpu branch only when test_input_ids.memmap exists.
-            return split == "train" ? (0..<ranks).map { "train_rank\($0)_partial0" } : ["test_rank0_partial0", "test"]
+            return split == .train ? (0..<ranks).map { "train_rank\($0)_partial0" } : ["test_rank0_partial0", "test"]
         }
     }
 }
@@ -160,14 +160,14 @@ final class TrainerRowsWriter: SplitWriter {
     private var links: [(from: String, to: String)] = []
     private(set) var names: [String] = []
 
-    init(trainer: TrainerPreset, split: String, folder: ExportFolder, rows: Int, maxLength: Int, padId: Int32, ranks: Int) throws {
+    init(trainer: TrainerPreset, split: Split, folder: ExportFolder, rows: Int, maxLength: Int, padId: Int32, ranks: Int) throws {
         let stems = TrainerPreset.fileStems(trainer, split: split, ranks: ranks)
         func files(_ stem: String) -> (String, String) {
             let prefix = stem.isEmpty ? "" : stem + "_"
             return (prefix + "input_ids.memmap", prefix + "input_ids_shape.npy")
         }
         // Eval of the fork: one part, and its alias.
-        let written = trainer == .llasaMultigpu && split != "train" ? [stems[0]] : stems
+        let written = trainer == .llasaMultigpu && split != .train ? [stems[0]] : stems
         let perPart = (rows + written.count - 1) / written.count
         for (i, stem) in written.enumerated() {
             let start = i * perPart, count = min(perPart, rows - start)

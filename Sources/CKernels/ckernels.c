@@ -1,4 +1,4 @@
-// The exp is VectorMath.exp's (Cephes range reduction and polynomial) on 16-float vectors, so every clone computes
+// The exp is VectorMath.exp's (the constants of ck_polynomials.h) on 16-float vectors, so every clone computes
 // the same function; the wider clones only add lanes and fused multiply-adds.
 #include "ckernels.h"
 #include <math.h>
@@ -35,21 +35,22 @@ void ck_silu(float *x, long count) {
     }
 }
 
-// sin(x): VectorMath.sin's reduction by multiples of pi in three exact parts, then its odd polynomial to degree 13.
+// sin(x): VectorMath.sin's reduction by multiples of pi in three exact parts, then its odd polynomial to degree 13
+// (ck_polynomials.h).
 #define SIN16(input)                                                                                   \
     ({                                                                                                 \
         v16 x_ = (input);                                                                              \
-        v16 q_ = (x_ * 0.318309886183790671f + MAGIC) - MAGIC;                                         \
-        v16 r_ = x_ - q_ * 3.140625f;                                                                  \
-        r_ = r_ - q_ * 9.67502593994140625e-4f;                                                        \
-        r_ = r_ - q_ * 1.509957990978376432e-7f;                                                       \
+        v16 q_ = (x_ * CK_INVERSE_PI + MAGIC) - MAGIC;                                                 \
+        v16 r_ = x_ - q_ * CK_PI_A;                                                                    \
+        r_ = r_ - q_ * CK_PI_B;                                                                        \
+        r_ = r_ - q_ * CK_PI_C;                                                                        \
         v16 r2_ = r_ * r_;                                                                             \
-        v16 p_ = SPLAT(1.0f / 6227020800.0f);                                                          \
-        p_ = p_ * r2_ - 1.0f / 39916800.0f;                                                            \
-        p_ = p_ * r2_ + 1.0f / 362880.0f;                                                              \
-        p_ = p_ * r2_ - 1.0f / 5040.0f;                                                                \
-        p_ = p_ * r2_ + 1.0f / 120.0f;                                                                 \
-        p_ = p_ * r2_ - 1.0f / 6.0f;                                                                   \
+        v16 p_ = SPLAT(CK_INVERSE_FACTORIAL_13);                                                       \
+        p_ = p_ * r2_ - CK_INVERSE_FACTORIAL_11;                                                       \
+        p_ = p_ * r2_ + CK_INVERSE_FACTORIAL_9;                                                        \
+        p_ = p_ * r2_ - CK_INVERSE_FACTORIAL_7;                                                        \
+        p_ = p_ * r2_ + CK_INVERSE_FACTORIAL_5;                                                        \
+        p_ = p_ * r2_ - CK_INVERSE_FACTORIAL_3;                                                        \
         v16 s_ = r_ + r_ * r2_ * p_;                                                                   \
         i16 odd_ = (((i16)(q_ + MAGIC) - (i16)SPLAT(MAGIC)) & 1) << 31;                                \
         (v16)((i16)s_ ^ odd_);                                                                         \

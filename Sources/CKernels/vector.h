@@ -4,6 +4,8 @@
 
 #include <math.h>
 
+#include "ck_polynomials.h"
+
 typedef float v16 __attribute__((ext_vector_type(16)));
 typedef int i16 __attribute__((ext_vector_type(16)));
 typedef float v16u __attribute__((ext_vector_type(16), aligned(4)));
@@ -26,17 +28,17 @@ typedef float v16u __attribute__((ext_vector_type(16), aligned(4)));
 // e^x, relative error below 2 ulp for |x| < 87 (inputs clamped to [-87.3, 88.3]).
 #define EXP16(input)                                                                       \
     ({                                                                                     \
-        v16 x0_ = __builtin_elementwise_min(__builtin_elementwise_max((input), SPLAT(-87.3f)), SPLAT(88.3f)); \
-        v16 fx_ = (x0_ * 1.44269504088896341f + MAGIC) - MAGIC;                            \
-        v16 x_ = x0_ - fx_ * 0.693359375f;                                                 \
-        x_ = x_ - fx_ * -2.12194440e-4f;                                                   \
+        v16 x0_ = __builtin_elementwise_min(__builtin_elementwise_max((input), SPLAT(CK_EXP_MIN)), SPLAT(CK_EXP_MAX)); \
+        v16 fx_ = (x0_ * CK_LOG2E + MAGIC) - MAGIC;                                        \
+        v16 x_ = x0_ - fx_ * CK_LN2_HIGH;                                                  \
+        x_ = x_ - fx_ * CK_LN2_LOW;                                                        \
         v16 z_ = x_ * x_;                                                                  \
-        v16 y_ = SPLAT(1.9875691500e-4f);                                                  \
-        y_ = y_ * x_ + 1.3981999507e-3f;                                                   \
-        y_ = y_ * x_ + 8.3334519073e-3f;                                                   \
-        y_ = y_ * x_ + 4.1665795894e-2f;                                                   \
-        y_ = y_ * x_ + 1.6666665459e-1f;                                                   \
-        y_ = y_ * x_ + 5.0000001201e-1f;                                                   \
+        v16 y_ = SPLAT(CK_EXP_P0);                                                         \
+        y_ = y_ * x_ + CK_EXP_P1;                                                          \
+        y_ = y_ * x_ + CK_EXP_P2;                                                          \
+        y_ = y_ * x_ + CK_EXP_P3;                                                          \
+        y_ = y_ * x_ + CK_EXP_P4;                                                          \
+        y_ = y_ * x_ + CK_EXP_P5;                                                          \
         y_ = y_ * z_ + x_ + 1;                                                             \
         i16 bits_ = (((i16)(fx_ + MAGIC) - (i16)SPLAT(MAGIC)) + 127) << 23;                \
         y_ * (v16)bits_;                                                                   \

@@ -1,5 +1,8 @@
+import CKernels
+
 /// Vectorised transcendental functions on SIMD8<Float> (Cephes-style range reduction and polynomials),
-/// accurate to a few ulp over the ranges the codec produces.
+/// accurate to a few ulp over the ranges the codec produces. The constants are the C kernels' (`ck_polynomials.h`),
+/// so both compute the same functions.
 enum VectorMath {
     typealias V = SIMD8<Float>
 
@@ -27,19 +30,19 @@ enum VectorMath {
     /// e^x, relative error below 2 ulp for |x| < 87.
     @inline(__always)
     static func exp(_ input: V) -> V {
-        var x0 = input.replacing(with: -87.3, where: input .< -87.3)
-        x0.replace(with: 88.3, where: x0 .> 88.3)
+        var x0 = input.replacing(with: CK_EXP_MIN, where: input .< CK_EXP_MIN)
+        x0.replace(with: CK_EXP_MAX, where: x0 .> CK_EXP_MAX)
         // n = round(x / ln 2) leaves |r| <= ln(2) / 2, where the polynomial is accurate.
-        let fx = roundToInteger(x0 * 1.44269504088896341)
-        var x = x0 - fx * 0.693359375
-        x = x - fx * -2.12194440e-4
+        let fx = roundToInteger(x0 * CK_LOG2E)
+        var x = x0 - fx * CK_LN2_HIGH
+        x = x - fx * CK_LN2_LOW
         let z = x * x
-        var y = V(repeating: 1.9875691500e-4)
-        y = y * x + 1.3981999507e-3
-        y = y * x + 8.3334519073e-3
-        y = y * x + 4.1665795894e-2
-        y = y * x + 1.6666665459e-1
-        y = y * x + 5.0000001201e-1
+        var y = V(repeating: CK_EXP_P0)
+        y = y * x + CK_EXP_P1
+        y = y * x + CK_EXP_P2
+        y = y * x + CK_EXP_P3
+        y = y * x + CK_EXP_P4
+        y = y * x + CK_EXP_P5
         y = y * z + x + 1
         return y * pow2i(integerBits(fx))
     }
@@ -47,10 +50,10 @@ enum VectorMath {
     /// x = q pi + r with q = round(x / pi), |r| <= pi/2: pi in three parts whose products with q are exact.
     @inline(__always)
     static func reducedByPi(_ x: V) -> (r: V, q: V) {
-        let q = roundToInteger(x * 0.318309886183790671)
-        var r = x - q * 3.140625
-        r = r - q * 9.67502593994140625e-4
-        r = r - q * 1.509957990978376432e-7
+        let q = roundToInteger(x * CK_INVERSE_PI)
+        var r = x - q * CK_PI_A
+        r = r - q * CK_PI_B
+        r = r - q * CK_PI_C
         return (r, q)
     }
 
@@ -60,12 +63,12 @@ enum VectorMath {
     static func sin(_ x: V) -> V {
         let (r, q) = reducedByPi(x)
         let r2 = r * r
-        var p = V(repeating: 1.0 / 6227020800.0)
-        p = p * r2 - 1.0 / 39916800.0
-        p = p * r2 + 1.0 / 362880.0
-        p = p * r2 - 1.0 / 5040.0
-        p = p * r2 + 1.0 / 120.0
-        p = p * r2 - 1.0 / 6.0
+        var p = V(repeating: CK_INVERSE_FACTORIAL_13)
+        p = p * r2 - CK_INVERSE_FACTORIAL_11
+        p = p * r2 + CK_INVERSE_FACTORIAL_9
+        p = p * r2 - CK_INVERSE_FACTORIAL_7
+        p = p * r2 + CK_INVERSE_FACTORIAL_5
+        p = p * r2 - CK_INVERSE_FACTORIAL_3
         let s = r + r * r2 * p
         let odd = (integerBits(q) & 1) &<< 31
         return unsafeBitCast(unsafeBitCast(s, to: SIMD8<Int32>.self) ^ odd, to: V.self)
@@ -77,12 +80,12 @@ enum VectorMath {
     static func cos(_ x: V) -> V {
         let (r, q) = reducedByPi(x)
         let r2 = r * r
-        var p = V(repeating: -1.0 / 87178291200.0)
-        p = p * r2 + 1.0 / 479001600.0
-        p = p * r2 - 1.0 / 3628800.0
-        p = p * r2 + 1.0 / 40320.0
-        p = p * r2 - 1.0 / 720.0
-        p = p * r2 + 1.0 / 24.0
+        var p = V(repeating: -CK_INVERSE_FACTORIAL_14)
+        p = p * r2 + CK_INVERSE_FACTORIAL_12
+        p = p * r2 - CK_INVERSE_FACTORIAL_10
+        p = p * r2 + CK_INVERSE_FACTORIAL_8
+        p = p * r2 - CK_INVERSE_FACTORIAL_6
+        p = p * r2 + CK_INVERSE_FACTORIAL_4
         p = p * r2 - 0.5
         let c = 1 + r2 * p
         let odd = (integerBits(q) & 1) &<< 31

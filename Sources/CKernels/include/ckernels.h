@@ -1,6 +1,8 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
+#include "ck_polynomials.h"
+
 // Elementwise kernels built once per x86-64 level (AVX-512, AVX2 + FMA, baseline SSE2) and picked at load time
 // for the CPU at hand (target_clones); Swift compiles for the baseline only.
 

@@ -18,29 +18,28 @@
 
 static inline __attribute__((always_inline)) long round_up(long x, long to) { return (x + to - 1) / to * to; }
 
-long ck_attention_query_rows(long t) { return round_up(t, ROWS); }
-long ck_attention_key_columns(long t) { return round_up(t, KEYS); }
-long ck_attention_value_width(long dim) { return round_up(dim, 64); }
-
-long ck_attention_scratch(long t, long dim) {
-    return BLOCK * ck_attention_key_columns(t) + BLOCK * ck_attention_value_width(dim) + BLOCK;
+ck_attention_shape ck_attention_shape_of(long t, long heads, long kv_heads, long dim) {
+    ck_attention_shape shape = {t, heads, kv_heads, dim, round_up(t, ROWS), round_up(t, KEYS), round_up(dim, 64), 0};
+    shape.scratch = BLOCK * shape.k_columns + BLOCK * shape.v_width + BLOCK;
+    return shape;
 }
 
 // RoPE as the reference's x * cos + rotate_half(x) * sin, one product per statement (no fused multiply-add), so
-// every clone rounds as torch does; rotate_half(x) = (-x[half:], x[:half]), and a + (-b) = a - b exactly. Inlined
-// into each clone, like exp_minus_max_in_place.
+// every clone rounds as torch does; rotate_half(x) = (-x[half:], x[:half]), and a + (-b) = a - b exactly. Element d
+// goes to out[d * stride]: 1 for a query row, the panel width for a key, which lands in its panel column directly.
+// Inlined into each clone, like exp_minus_max_in_place.
 static inline __attribute__((always_inline)) void rope(
-    const float *x, const float *cos, const float *sin, long dim, float *out) {
+    const float *x, const float *cos, const float *sin, long dim, float *out, long stride) {
     long half = dim / 2;
     for (long d = 0; d < half; d++) {
         float a = x[d] * cos[d];
         float b = x[d + half] * sin[d];
-        out[d] = a - b;
+        out[d * stride] = a - b;
     }
     for (long d = half; d < dim; d++) {
         float a = x[d] * cos[d];
         float b = x[d - half] * sin[d];
-        out[d] = a + b;
+        out[d * stride] = a + b;
     }
 }
 
@@ -64,37 +63,29 @@ static inline __attribute__((always_inline)) void accumulate_tile(
 
 CLONES
 void ck_attention_pack(
-    const float *q, const float *k, const float *v, long t, long row_start, long row_end, long heads, long kv_heads,
-    long dim, const float *cos, const float *sin, float *q_packed, long q_rows, float *k_packed, long k_columns,
-    float *v_packed, long v_width) {
-    long q_width = heads * dim, kv_width = kv_heads * dim;
-    float tile[16 * dim];  // 16 rotated key rows of one head, written into the panel column by column
+    ck_attention_shape shape, ck_attention_inputs in, long row_start, long row_end, ck_attention_packed packed) {
+    long t = shape.t, dim = shape.dim, q_rows = shape.q_rows, k_columns = shape.k_columns, v_width = shape.v_width;
+    long q_width = shape.heads * dim, kv_width = shape.kv_heads * dim;
     for (long j = row_start; j < row_end; j++) {
-        for (long h = 0; h < heads; h++)
-            rope(q + j * q_width + h * dim, cos + h * dim, sin + h * dim, dim, q_packed + (h * q_rows + j) * dim);
-        for (long h = 0; h < kv_heads; h++) {
-            float *row = v_packed + (h * k_columns + j) * v_width;
-            memcpy(row, v + j * kv_width + h * dim, dim * sizeof(float));
+        for (long h = 0; h < shape.heads; h++)
+            rope(
+                in.q + j * q_width + h * dim, in.cos + h * dim, in.sin + h * dim, dim, packed.q + (h * q_rows + j) * dim,
+                1);
+        for (long h = 0; h < shape.kv_heads; h++) {
+            // Panel j / 64 of head h is [dim][64]: 64 keys side by side in the vector lanes.
+            float *column = packed.k + h * k_columns * dim + (j / KEYS) * dim * KEYS + j % KEYS;
+            rope(in.k + j * kv_width + h * dim, in.cos + h * dim, in.sin + h * dim, dim, column, KEYS);
+            float *row = packed.v + (h * k_columns + j) * v_width;
+            memcpy(row, in.v + j * kv_width + h * dim, dim * sizeof(float));
             memset(row + dim, 0, (v_width - dim) * sizeof(float));
         }
     }
-    // Keys in groups of up to 16 rows that share the panel's cache lines.
-    for (long j0 = row_start; j0 < row_end; j0 += 16 - (j0 % 16)) {
-        long j1 = j0 - j0 % 16 + 16 < row_end ? j0 - j0 % 16 + 16 : row_end, n = j1 - j0;
-        for (long h = 0; h < kv_heads; h++) {
-            for (long r = 0; r < n; r++)
-                rope(k + (j0 + r) * kv_width + h * dim, cos + h * dim, sin + h * dim, dim, tile + r * dim);
-            // Panel j / 64 of head h is [dim][64]: 64 keys side by side in the vector lanes.
-            float *panel = k_packed + h * k_columns * dim + (j0 / KEYS) * dim * KEYS + j0 % KEYS;
-            for (long d = 0; d < dim; d++)
-                for (long r = 0; r < n; r++) panel[d * KEYS + r] = tile[r * dim + d];
-        }
-    }
     if (row_end == t) {  // padding: zero queries and keys score 0, and are never written out or summed
-        for (long h = 0; h < heads; h++) memset(q_packed + (h * q_rows + t) * dim, 0, (q_rows - t) * dim * sizeof(float));
-        for (long h = 0; h < kv_heads; h++)
+        for (long h = 0; h < shape.heads; h++)
+            memset(packed.q + (h * q_rows + t) * dim, 0, (q_rows - t) * dim * sizeof(float));
+        for (long h = 0; h < shape.kv_heads; h++)
             for (long j = t; j < k_columns; j++) {
-                float *panel = k_packed + h * k_columns * dim + (j / KEYS) * dim * KEYS + j % KEYS;
+                float *panel = packed.k + h * k_columns * dim + (j / KEYS) * dim * KEYS + j % KEYS;
                 for (long d = 0; d < dim; d++) panel[d * KEYS] = 0;
             }
     }
@@ -102,9 +93,12 @@ void ck_attention_pack(
 
 CLONES
 void ck_attention_head(
-    const float *q_packed, const float *k_packed, const float *v_packed, long t, long dim, float scale, float *out,
-    long ldo, float *scratch) {
-    long k_columns = ck_attention_key_columns(t), v_width = ck_attention_value_width(dim);
+    ck_attention_shape shape, ck_attention_packed packed, long head, float scale, float *out, long ldo, float *scratch) {
+    long t = shape.t, dim = shape.dim, k_columns = shape.k_columns, v_width = shape.v_width;
+    long kv = head / (shape.heads / shape.kv_heads);
+    const float *q_packed = packed.q + head * shape.q_rows * dim;
+    const float *k_packed = packed.k + kv * k_columns * dim, *v_packed = packed.v + kv * k_columns * v_width;
+    out += head * dim;
     float *scores = scratch, *context = scores + BLOCK * k_columns, *sums = context + BLOCK * v_width;
     for (long b0 = 0; b0 < t; b0 += BLOCK) {
         long rows = t - b0 < BLOCK ? t - b0 : BLOCK, tiled = round_up(rows, ROWS);

@@ -72,10 +72,9 @@ void ck_silu(float *x, long count) {
     } while (0)
 
 CLONES
-void ck_upsample_snake(
-    const float *x, long count, float *even, float *odd, const float *up_even, const float *up_odd, float alpha,
-    float inverse_beta) {
-    v16 a = SPLAT(alpha), ib = SPLAT(inverse_beta);
+void ck_upsample_snake(ck_snake_upsampling filter, const float *x, long count, float *even, float *odd) {
+    const float *up_even = filter.up_even, *up_odd = filter.up_odd;
+    v16 a = SPLAT(filter.alpha), ib = SPLAT(filter.inverse_beta);
     v16 e0 = SPLAT(up_even[0]), e1 = SPLAT(up_even[1]), e2 = SPLAT(up_even[2]);
     v16 e3 = SPLAT(up_even[3]), e4 = SPLAT(up_even[4]), e5 = SPLAT(up_even[5]);
     v16 o0 = SPLAT(up_odd[0]), o1 = SPLAT(up_odd[1]), o2 = SPLAT(up_odd[2]);

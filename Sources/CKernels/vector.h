@@ -13,7 +13,12 @@ typedef float v16u __attribute__((ext_vector_type(16), aligned(4)));
 // 1.5 * 2^23: adding it rounds to the nearest even integer and leaves it in the low mantissa bits.
 #define MAGIC 12582912.0f
 
-#if defined(__x86_64__) && defined(__linux__)
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+// Not under ThreadSanitizer: it instruments the clones' ifunc resolvers, which the loader runs before the runtime
+// is up (a crash at start-up); the ThreadSanitizer build checks the baseline clone.
+#if defined(__x86_64__) && defined(__linux__) && !__has_feature(thread_sanitizer)
 #define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define CLONES

@@ -118,8 +118,7 @@ struct AntiAliasedSnakeBeta {
         }
     }
 
-    /// even[j] = snake(sum_r upEven[r] x[j+2-r]), odd[j] = snake(sum_r upOdd[r] x[j+3-r]), j < length: in C
-    /// (`Sources/CKernels`), built per x86-64 level, where Swift's baseline SSE2 took ~3x as long.
+    /// even[j] = snake(sum_r upEven[r] x[j+2-r]), odd[j] = snake(sum_r upOdd[r] x[j+3-r]), j < length.
     @inline(__always)
     private func upsampleSnake(
         _ x: UnsafePointer<Float>, length t: Int, even: UnsafeMutablePointer<Float>,
@@ -127,7 +126,8 @@ struct AntiAliasedSnakeBeta {
     ) {
         upEven.withUnsafeBufferPointer { e in
             upOdd.withUnsafeBufferPointer { o in
-                ck_upsample_snake(x, t, even, odd, e.baseAddress!, o.baseAddress!, alpha, inverseBeta)
+                let filter = ck_snake_upsampling(up_even: e.baseAddress!, up_odd: o.baseAddress!, alpha: alpha, inverse_beta: inverseBeta)
+                Kernels.upsampleSnake(x, count: t, even: even, odd: odd, filter: filter)
             }
         }
     }
@@ -135,7 +135,7 @@ struct AntiAliasedSnakeBeta {
     /// out[j] = sum_k down[k] z[2j + k - 5], with z[2i] = even[i], z[2i+1] = odd[i].
     @inline(__always)
     private func downsample(even: UnsafePointer<Float>, odd: UnsafePointer<Float>, length t: Int, out: UnsafeMutablePointer<Float>) {
-        down.withUnsafeBufferPointer { ck_downsample(even, odd, t, out, $0.baseAddress!) }
+        down.withUnsafeBufferPointer { Kernels.downsample(even: even, odd: odd, count: t, out: out, taps: $0.baseAddress!) }
     }
 }
 

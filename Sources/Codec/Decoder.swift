@@ -71,13 +71,13 @@ struct Xcodec2Attention {
     func callAsFunction(_ x: UnsafePointer<Float>, rows t: Int, out: UnsafeMutablePointer<Float>, workspace: Workspace) {
         let qWidth = heads * headDim, kvWidth = kvHeads * headDim
         let scaling = 1 / Float(headDim).squareRoot()
-        let qRows = ck_attention_query_rows(t), kColumns = ck_attention_key_columns(t)
-        let vWidth = ck_attention_value_width(headDim), scratchCount = ck_attention_scratch(t, headDim)
+        let shape = Kernels.attentionShape(rows: t, heads: heads, kvHeads: kvHeads, dim: headDim)
         workspace.scope {
             let q = workspace.take(t * qWidth), k = workspace.take(t * kvWidth), v = workspace.take(t * kvWidth)
-            let qPacked = workspace.take(heads * qRows * headDim)
-            let kPacked = workspace.take(kvHeads * kColumns * headDim), vPacked = workspace.take(kvHeads * kColumns * vWidth)
-            let scratch = workspace.take(Parallel.itemThreads(heads, workspace: workspace) * scratchCount)
+            let packed = ck_attention_packed(
+                q: workspace.take(heads * shape.q_rows * headDim), k: workspace.take(kvHeads * shape.k_columns * headDim),
+                v: workspace.take(kvHeads * shape.k_columns * shape.v_width))
+            let scratch = workspace.take(Parallel.itemThreads(heads, workspace: workspace) * shape.scratch)
             let context = workspace.take(t * qWidth)
             qProj(x, rows: t, out: q)
             kProj(x, rows: t, out: k)
@@ -86,19 +86,15 @@ struct Xcodec2Attention {
             cosTable.withUnsafeBufferPointer { cosines in
                 sinTable.withUnsafeBufferPointer { sines in
                     // In 16-row parts: threads never write the same cache line of a key panel.
+                    let inputs = ck_attention_inputs(q: q, k: k, v: v, cos: cosines.baseAddress!, sin: sines.baseAddress!)
                     Parallel.parts((t + 15) / 16, workspace: workspace, minimum: 2) { part in
-                        ck_attention_pack(
-                            q, k, v, t, part.lowerBound * 16, min(t, part.upperBound * 16), heads, kvHeads, headDim,
-                            cosines.baseAddress!, sines.baseAddress!, qPacked, qRows, kPacked, kColumns, vPacked, vWidth)
+                        Kernels.attentionPack(shape, inputs, rows: part.lowerBound * 16..<min(t, part.upperBound * 16), into: packed)
                     }
                 }
             }
-            let group = heads / kvHeads
             Parallel.items(heads, workspace: workspace) { head, thread in
-                let kv = head / group
-                ck_attention_head(
-                    qPacked + head * qRows * headDim, kPacked + kv * kColumns * headDim, vPacked + kv * kColumns * vWidth, t,
-                    headDim, scaling, context + head * headDim, qWidth, scratch + thread * scratchCount)
+                Kernels.attentionHead(
+                    shape, packed, head: head, scale: scaling, out: context, ldo: qWidth, scratch: scratch + thread * shape.scratch)
             }
             oProj(context, rows: t, out: out)
         }

@@ -27,6 +27,42 @@ enum Kernels {
             beta: bias != nil ? 1 : 0, c: out, ldc: outF)
     }
 
+    /// The decoder's attention in C (`attention.c`): the sizes of one layer's packed queries, keys and values.
+    static func attentionShape(rows t: Int, heads: Int, kvHeads: Int, dim: Int) -> ck_attention_shape {
+        ck_attention_shape_of(t, heads, kvHeads, dim)
+    }
+
+    /// Packs `rows` of every head (RoPE applied to queries and keys); the part that ends at `shape.t` zeroes the padding.
+    static func attentionPack(
+        _ shape: ck_attention_shape, _ inputs: ck_attention_inputs, rows: Range<Int>, into packed: ck_attention_packed
+    ) {
+        ck_attention_pack(shape, inputs, rows.lowerBound, rows.upperBound, packed)
+    }
+
+    /// softmax(scale q k^T) v of one head into its columns of `out` (row stride `ldo`); `scratch`: `shape.scratch` floats.
+    static func attentionHead(
+        _ shape: ck_attention_shape, _ packed: ck_attention_packed, head: Int, scale: Float, out: UnsafeMutablePointer<Float>,
+        ldo: Int, scratch: UnsafeMutablePointer<Float>
+    ) {
+        ck_attention_head(shape, packed, head, scale, out, ldo, scratch)
+    }
+
+    /// The anti-aliased Snake's 2x upsampling and activation in C, built per x86-64 level (Swift's baseline SSE2 took
+    /// ~3x as long): even[j] = snake(sum_r upEven[r] x[j+2-r]), odd[j] = snake(sum_r upOdd[r] x[j+3-r]), j < count.
+    static func upsampleSnake(
+        _ x: UnsafePointer<Float>, count: Int, even: UnsafeMutablePointer<Float>, odd: UnsafeMutablePointer<Float>,
+        filter: ck_snake_upsampling
+    ) {
+        ck_upsample_snake(filter, x, count, even, odd)
+    }
+
+    /// out[j] = sum_k taps[k] z[2j + k - 5], with z[2i] = even[i], z[2i+1] = odd[i] (12 taps).
+    static func downsample(
+        even: UnsafePointer<Float>, odd: UnsafePointer<Float>, count: Int, out: UnsafeMutablePointer<Float>, taps: UnsafePointer<Float>
+    ) {
+        ck_downsample(even, odd, count, out, taps)
+    }
+
     /// out[r, c] = v[c] for every row.
     static func broadcastRows(_ v: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
         for r in 0..<rows { (out + r * cols).update(from: v, count: cols) }

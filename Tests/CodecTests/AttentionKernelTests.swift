@@ -25,36 +25,36 @@ final class AttentionKernelTests: XCTestCase {
         let angles = (0..<(heads * dim)).map { _ in Float.random(in: -3...3, using: &generator) }
         let cosines = angles.map { Foundation.cos($0) }, sines = angles.map { Foundation.sin($0) }
 
-        let qRows = ck_attention_query_rows(t), kColumns = ck_attention_key_columns(t)
-        let vWidth = ck_attention_value_width(dim)
-        var qPacked = [Float](repeating: .nan, count: heads * qRows * dim)
-        var kPacked = [Float](repeating: .nan, count: kvHeads * kColumns * dim)
-        var vPacked = [Float](repeating: .nan, count: kvHeads * kColumns * vWidth)
-        var scratch = [Float](repeating: .nan, count: ck_attention_scratch(t, dim))
+        let shape = ck_attention_shape_of(t, heads, kvHeads, dim)
+        let packed = ck_attention_packed(
+            q: .allocate(capacity: heads * shape.q_rows * dim), k: .allocate(capacity: kvHeads * shape.k_columns * dim),
+            v: .allocate(capacity: kvHeads * shape.k_columns * shape.v_width))
+        defer { [packed.q, packed.k, packed.v].forEach { $0?.deallocate() } }
+        packed.q.initialize(repeating: .nan, count: heads * shape.q_rows * dim)
+        packed.k.initialize(repeating: .nan, count: kvHeads * shape.k_columns * dim)
+        packed.v.initialize(repeating: .nan, count: kvHeads * shape.k_columns * shape.v_width)
+        var scratch = [Float](repeating: .nan, count: shape.scratch)
         let ldo = qWidth + 3  // a gap after each row, which must stay as it was
         var out = [Float](repeating: -7, count: t * ldo)
-        // Two parts split off a 16-row boundary, as no caller does: the packing must not depend on where parts start.
-        let split = t / 3
-        for rows in [0..<split, split..<t] where !rows.isEmpty {
-            ck_attention_pack(
-                q, k, v, t, rows.lowerBound, rows.upperBound, heads, kvHeads, dim, cosines, sines, &qPacked, qRows,
-                &kPacked, kColumns, &vPacked, vWidth)
-        }
-        for head in 0..<heads {
-            let kv = head / (heads / kvHeads)
-            qPacked.withUnsafeBufferPointer { qp in
-                kPacked.withUnsafeBufferPointer { kp in
-                    vPacked.withUnsafeBufferPointer { vp in
-                        out.withUnsafeMutableBufferPointer { o in
-                            ck_attention_head(
-                                qp.baseAddress! + head * qRows * dim, kp.baseAddress! + kv * kColumns * dim,
-                                vp.baseAddress! + kv * kColumns * vWidth, t, dim, scale, o.baseAddress! + head * dim, ldo,
-                                &scratch)
+        q.withUnsafeBufferPointer { qs in
+            k.withUnsafeBufferPointer { ks in
+                v.withUnsafeBufferPointer { vs in
+                    cosines.withUnsafeBufferPointer { cs in
+                        sines.withUnsafeBufferPointer { ss in
+                            let inputs = ck_attention_inputs(
+                                q: qs.baseAddress!, k: ks.baseAddress!, v: vs.baseAddress!, cos: cs.baseAddress!, sin: ss.baseAddress!)
+                            // Two parts split off a 16-row boundary, as no caller does: the packing must not depend on
+                            // where parts start.
+                            let split = t / 3
+                            for rows in [0..<split, split..<t] where !rows.isEmpty {
+                                ck_attention_pack(shape, inputs, rows.lowerBound, rows.upperBound, packed)
+                            }
                         }
                     }
                 }
             }
         }
+        for head in 0..<heads { ck_attention_head(shape, packed, head, scale, &out, ldo, &scratch) }
 
         func rotated(_ x: [Float], row: Int, width: Int, head: Int, table: Int) -> [Double] {
             (0..<dim).map { d in

@@ -57,8 +57,13 @@ final class ElementwiseKernelTests: XCTestCase {
             even.withUnsafeMutableBufferPointer { e in
                 odd.withUnsafeMutableBufferPointer { o in
                     x.withUnsafeBufferPointer { xs in
-                        ck_upsample_snake(
-                            xs.baseAddress! + 3, count, e.baseAddress! + 3, o.baseAddress! + 3, upEven, upOdd, alpha, inverseBeta)
+                        upEven.withUnsafeBufferPointer { ue in
+                            upOdd.withUnsafeBufferPointer { uo in
+                                let filter = ck_snake_upsampling(
+                                    up_even: ue.baseAddress!, up_odd: uo.baseAddress!, alpha: alpha, inverse_beta: inverseBeta)
+                                ck_upsample_snake(filter, xs.baseAddress! + 3, count, e.baseAddress! + 3, o.baseAddress! + 3)
+                            }
+                        }
                     }
                 }
             }

@@ -12,11 +12,15 @@ void ck_softmax_rows(float *x, long rows, long count, long ld);
 /// x = x / (1 + e^-x) for `count` floats.
 void ck_silu(float *x, long count);
 
-/// The anti-aliased Snake's 2x upsampling (6-tap phases `up_even`, `up_odd`) and activation
-/// u + inverse_beta * sin^2(alpha * u): `count` outputs of each phase from x[-3] to x[count + 2].
-void ck_upsample_snake(
-    const float *x, long count, float *even, float *odd, const float *up_even, const float *up_odd, float alpha,
-    float inverse_beta);
+/// The anti-aliased Snake's 2x upsampling filter (6-tap phases) and its activation's parameters.
+typedef struct {
+    const float *up_even, *up_odd;
+    float alpha, inverse_beta;
+} ck_snake_upsampling;
+
+/// The upsampling and the activation u + inverse_beta * sin^2(alpha * u): `count` outputs of each phase from x[-3]
+/// to x[count + 2].
+void ck_upsample_snake(ck_snake_upsampling filter, const float *x, long count, float *even, float *odd);
 
 /// The 2x downsampling (12 taps `down`) of the interleaved phases: out[j] = sum_k down[k] z[2j + k - 5], with
 /// z[2i] = even[i] and z[2i + 1] = odd[i], reading even[-2 ..< count + 3] and odd[-3 ..< count + 2].
@@ -28,25 +32,35 @@ void ck_downsample(const float *even, const float *odd, long count, float *out, 
 #define CK_ATTENTION_QUERY_BLOCK 48
 #define CK_ATTENTION_KEY_PANEL 64
 
-/// Rows of a head's packed queries (t rounded up to a row tile), columns of its packed keys (t rounded up to a
-/// panel), floats per packed value row (dim rounded up to 64), and the floats of ck_attention_head's scratch.
-long ck_attention_query_rows(long t);
-long ck_attention_key_columns(long t);
-long ck_attention_value_width(long dim);
-long ck_attention_scratch(long t, long dim);
+/// One attention layer's sizes: t rows; heads query heads and kv_heads key/value heads (heads a multiple of it), of
+/// dim floats each; and what ck_attention_shape_of derives from them.
+typedef struct {
+    long t, heads, kv_heads, dim;
+    /// Rows of a head's packed queries (t rounded up to a row tile), columns of its packed keys (t rounded up to a
+    /// panel), floats per packed value row (dim rounded up to 64), floats of ck_attention_head's scratch.
+    long q_rows, k_columns, v_width, scratch;
+} ck_attention_shape;
 
-/// Packs rows row_start ..< row_end of q [t, heads * dim] and k, v [t, kv_heads * dim] (time-major), with RoPE
-/// (cos and sin [heads, dim]) applied to q and k: q_packed [heads][q_rows][dim], k_packed [kv_heads][k_columns / 64]
-/// [dim][64], v_packed [kv_heads][k_columns][v_width]. The call whose row_end is t also zeroes the padding.
+/// The projections, time-major: q [t, heads * dim], k and v [t, kv_heads * dim]; RoPE's cos and sin [heads, dim].
+typedef struct {
+    const float *q, *k, *v, *cos, *sin;
+} ck_attention_inputs;
+
+/// Every head packed: q [heads][q_rows][dim], k [kv_heads][k_columns / 64][dim][64], v [kv_heads][k_columns][v_width].
+typedef struct {
+    float *q, *k, *v;
+} ck_attention_packed;
+
+ck_attention_shape ck_attention_shape_of(long t, long heads, long kv_heads, long dim);
+
+/// Packs rows row_start ..< row_end of every head, with RoPE applied to q and k. The call whose row_end is t also
+/// zeroes the padding.
 void ck_attention_pack(
-    const float *q, const float *k, const float *v, long t, long row_start, long row_end, long heads, long kv_heads,
-    long dim, const float *cos, const float *sin, float *q_packed, long q_rows, float *k_packed, long k_columns,
-    float *v_packed, long v_width);
+    ck_attention_shape shape, ck_attention_inputs in, long row_start, long row_end, ck_attention_packed packed);
 
-/// softmax(scale * q k^T) v for one head of the packed layers (pointers at that head), into out [t, dim] with row
-/// stride ldo.
+/// softmax(scale * q k^T) v of query head `head` (and its key/value head) into columns head * dim ..< (head + 1) * dim
+/// of out [t, ldo]; `scratch` holds shape.scratch floats.
 void ck_attention_head(
-    const float *q_packed, const float *k_packed, const float *v_packed, long t, long dim, float scale, float *out,
-    long ldo, float *scratch);
+    ck_attention_shape shape, ck_attention_packed packed, long head, float scale, float *out, long ldo, float *scratch);
 
 #endif

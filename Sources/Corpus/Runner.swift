@@ -2,7 +2,6 @@ import Codec
 import Concurrency
 import Foundation
 import Store
-import Synchronization
 
 /// Progress of a run, as the writer sees it.
 public struct RunProgress: Sendable {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Sets up and runs everything CI runs, in order, and ends with one summary line ("N passed, N failed").
-# About 15 minutes on 2 cores from a fresh clone (the first release build is 2-3 of them):
+# About 20 minutes on 2 cores from a fresh clone (the first release build is 2-3 of them):
 #   formatting, release build, the XCTest suite (release: the parity tests run real models), the README's examples,
 #   hostile inputs and unattended runs (short form), the report in headless Chromium, debug and AddressSanitizer
-#   builds, and (as root) a one-node Slurm cluster.
+#   builds, ThreadSanitizer, and (as root) a one-node Slurm cluster.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || { echo "test.sh: setup failed"; exit 1; }
@@ -26,6 +26,8 @@ step "stress test" bash scripts/stress_test.sh 20 4
 step "report in a browser" bash scripts/report_browser_test.sh
 # The same tests with bounds checks on (debug) and the CLI's main paths under AddressSanitizer.
 step "checked builds" bash scripts/checked_test.sh
+# The threaded suites (and the ones the debug run skips) and the CLI's run under ThreadSanitizer.
+step "thread sanitizer" bash scripts/tsan_test.sh
 # The Slurm end-to-end test starts munge and Slurm daemons and installs them with apt-get: root only.
 if [ "$(id -u)" -eq 0 ]; then
   step "Slurm cluster" bash scripts/slurm_test.sh

@@ -108,13 +108,29 @@ public struct ExportQuery {
 }
 
 /// What an export decides a row's place by, without its text or codes.
-public struct ExportOutline: Sendable {
+public struct ExportOutline: Sendable, FetchableRecord {
     public var rowid: Int64, speaker: String?, duration: Double, numFrames: Int, textBytes: Int
+
+    public init(row: Row) {
+        rowid = row["_rowid"]
+        speaker = row[UtteranceColumn.speaker]
+        duration = row[UtteranceColumn.duration]
+        numFrames = row[UtteranceColumn.numFrames]
+        textBytes = row["bytes"]
+    }
 }
 
-/// A row an export writes.
-public struct ExportRecord: Sendable {
+/// A row an export writes (`text`: the transcript, as `export_rows` and `--where` name it).
+public struct ExportRecord: Sendable, FetchableRecord {
     public var id: String, text: String, speaker: String?, duration: Double, codes: [Int32]
+
+    public init(row: Row) {
+        id = row[UtteranceColumn.id]
+        text = StoreSnapshot.text(row["text"])
+        speaker = row[UtteranceColumn.speaker]
+        duration = row[UtteranceColumn.duration]
+        codes = CodeBlob.decode(row[UtteranceColumn.codes])
+    }
 }
 
 extension StoreSnapshot {
@@ -151,34 +167,24 @@ extension StoreSnapshot {
 
     /// The rows `query` keeps, in store order, as outlines.
     public func forEachOutline(_ query: ExportQuery, _ body: (ExportOutline) throws -> Void) throws {
-        let rows = try Row.fetchCursor(
+        let rows = try ExportOutline.fetchCursor(
             db,
             sql: """
                 \(query.commonTableExpression) SELECT _rowid, speaker, duration, num_frames, length(CAST(text AS BLOB)) AS bytes
                 FROM export_rows WHERE \(query.whereClause) ORDER BY _rowid
                 """, arguments: query.arguments)
-        while let row = try rows.next() {
-            try body(
-                ExportOutline(
-                    rowid: row["_rowid"], speaker: row["speaker"], duration: row["duration"], numFrames: row["num_frames"],
-                    textBytes: row["bytes"]))
-        }
+        while let row = try rows.next() { try body(row) }
     }
 
     /// The rows `query` keeps, in store order, whole.
     public func forEachRecord(_ query: ExportQuery, _ body: (ExportRecord) throws -> Void) throws {
-        let rows = try Row.fetchCursor(
+        let rows = try ExportRecord.fetchCursor(
             db,
             sql: """
                 \(query.commonTableExpression) SELECT id, CAST(text AS BLOB) AS text, speaker, duration, codes FROM export_rows
                 WHERE \(query.whereClause) ORDER BY _rowid
                 """, arguments: query.arguments)
-        while let row = try rows.next() {
-            try body(
-                ExportRecord(
-                    id: row["id"], text: Self.text(row["text"]), speaker: row["speaker"], duration: row["duration"],
-                    codes: CodeBlob.decode(row["codes"])))
-        }
+        while let row = try rows.next() { try body(row) }
     }
 
     /// Reads rows by rowid (an export's prompts, its overflow checks) through one prepared statement.
@@ -199,10 +205,6 @@ public struct RecordsByRowid {
     public func text(_ rowid: Int64) throws -> String { StoreSnapshot.text(try Data.fetchOne(textStatement, arguments: [rowid])) }
 
     public func record(_ rowid: Int64) throws -> ExportRecord? {
-        try Row.fetchOne(statement, arguments: [rowid]).map {
-            ExportRecord(
-                id: $0["id"], text: StoreSnapshot.text($0["text"]), speaker: $0["speaker"], duration: $0["duration"],
-                codes: CodeBlob.decode($0["codes"]))
-        }
+        try ExportRecord.fetchOne(statement, arguments: [rowid])
     }
 }

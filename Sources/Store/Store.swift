@@ -143,15 +143,12 @@ public final class Store: @unchecked Sendable {
         try queue.inDatabase { db in
             let present = Set(try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('utterances', 'main')"))
             guard !present.isEmpty else { return }
-            let missing = Self.laterColumns.filter { !present.contains($0) }
+            let missing = UtteranceColumn.addedAfterVersionOne.map(\.rawValue).filter { !present.contains($0) }
             guard !missing.isEmpty else { return }
             let nulls = missing.map { "NULL AS \($0)" }.joined(separator: ", ")
             try db.execute(sql: "CREATE TEMP VIEW utterances AS SELECT *, \(nulls) FROM main.utterances")
         }
     }
-
-    /// The `utterances` columns added after v1 (migration v3).
-    static let laterColumns = ["audio_member", "segment_start", "segment_duration", "segment_channels", "fields"]
 
     /// Closes the database on the calling thread, not during process exit. A writer then folds the WAL into the
     /// database: the pool's last connection is a read-only reader, which cannot, and a store that is one file

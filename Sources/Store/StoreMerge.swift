@@ -43,16 +43,15 @@ extension Store {
                 {
                     throw StoreError.mergeConflict(id: conflict, source: source.path)
                 }
-                let columns = """
-                    id, source, audio_path, audio_member, segment_start, segment_duration, segment_channels, transcript, speaker,
-                    fields, status, duration, sample_rate, num_frames, codes, updated_at
-                    """
                 // A store from an older version lacks the later columns: NULL for them.
                 let present = Set(try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('utterances', 'source')"))
-                let selected = columns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-                    .map { present.contains($0) ? $0 : "NULL" }.joined(separator: ", ")
+                let selected = UtteranceColumn.allCases.map { present.contains($0.rawValue) ? $0.rawValue : "NULL" }.joined(
+                    separator: ", ")
                 try db.execute(
-                    sql: "INSERT OR IGNORE INTO main.utterances (\(columns)) SELECT \(selected) FROM source.utterances ORDER BY rowid")
+                    sql: """
+                        INSERT OR IGNORE INTO main.utterances (\(UtteranceColumn.list)) SELECT \(selected) FROM source.utterances
+                        ORDER BY rowid
+                        """)
                 counts.added = db.changesCount
                 try db.execute(
                     sql: """

@@ -9,8 +9,8 @@ public struct PendingRow: Sendable {
 
 extension Store {
     /// Utterances to encode, grouped by file (a recording's cuts, a shard's members, together, in time and member
-    /// order) so a reader opens each file once; with `retryFailed`, failed ones too. `wanted`: only ids with these
-    /// ids for which `wanted` holds (the ones this run's manifests name).
+    /// order) so a reader opens each file once; with `retryFailed`, failed ones too. `wanted`: only the ids for
+    /// which it holds (the ones this run's manifests name).
     public func pendingRows(retryFailed: Bool, wanted: ((String) -> Bool)? = nil) throws -> [PendingRow] {
         try read { snapshot in
             let db = snapshot.db
@@ -24,9 +24,9 @@ extension Store {
             var result: [PendingRow] = []
             var path = ""
             while let row = try rows.next() {
-                let id: String = row["id"]
+                let id: String = row[UtteranceColumn.id]
                 if let wanted, !wanted(id) { continue }
-                let rowPath: String = row["audio_path"]
+                let rowPath: String = row[UtteranceColumn.audioPath]
                 if rowPath != path { path = rowPath }  // one string per file, not per cut
                 result.append(PendingRow(id: id, location: StoredLocation(row, path: path)))
             }
@@ -43,10 +43,19 @@ extension Store {
         }
     }
 
-    public struct DoneRow {
+    public struct DoneRow: FetchableRecord {
         public var id: String, text: String, speaker: String?, duration: Double, codes: [Int32]
         /// The manifest's other fields, a JSON object; nil when none.
         public var fields: String? = nil
+
+        public init(row: Row) {
+            id = row[UtteranceColumn.id]
+            text = StoreSnapshot.text(row[UtteranceColumn.transcript])
+            speaker = row[UtteranceColumn.speaker]
+            duration = row[UtteranceColumn.duration]
+            codes = CodeBlob.decode(row[UtteranceColumn.codes])
+            fields = row[UtteranceColumn.fields]
+        }
     }
 
     /// Done utterances in store order, streamed. `counted` gets their number first, from the same snapshot.
@@ -55,19 +64,13 @@ extension Store {
             let db = snapshot.db
             try counted(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM utterances WHERE status = \(UtteranceStatus.done.sql)") ?? 0)
             // The transcript as bytes: reading TEXT as a C string would cut it at an embedded NUL.
-            let rows = try Row.fetchCursor(
+            let rows = try DoneRow.fetchCursor(
                 db,
                 sql: """
                     SELECT id, CAST(transcript AS BLOB) AS transcript, speaker, duration, codes, fields FROM utterances
                     WHERE status = \(UtteranceStatus.done.sql) ORDER BY rowid
                     """)
-            while let row = try rows.next() {
-                let blob: Data = row["codes"], transcript: Data = row["transcript"] ?? Data()
-                try body(
-                    DoneRow(
-                        id: row["id"], text: String(decoding: transcript, as: UTF8.self), speaker: row["speaker"],
-                        duration: row["duration"], codes: CodeBlob.decode(blob), fields: row["fields"]))
-            }
+            while let row = try rows.next() { try body(row) }
         }
     }
 

@@ -8,6 +8,22 @@ public enum UtteranceStatus: String, Sendable, CaseIterable {
     var sql: String { "'\(rawValue)'" }
 }
 
+/// The columns of `utterances`, in the order of `schema.sql` (`StoreSchemaTests` compares them): the names row
+/// decoding reads and merge copies, written once.
+public enum UtteranceColumn: String, CaseIterable, ColumnExpression, Sendable {
+    case id, source, audioPath = "audio_path", audioMember = "audio_member", segmentStart = "segment_start"
+    case segmentDuration = "segment_duration", segmentChannels = "segment_channels", transcript, speaker, fields, status
+    case duration, sampleRate = "sample_rate", numFrames = "num_frames", codes, updatedAt = "updated_at"
+
+    public var name: String { rawValue }
+
+    /// Added after v1 (by v3): NULL when an older store is read without migrating it.
+    static let addedAfterVersionOne: [UtteranceColumn] = [.audioMember, .segmentStart, .segmentDuration, .segmentChannels, .fields]
+
+    /// All of them, comma-separated, for SQL that names every column.
+    static var list: String { allCases.map(\.rawValue).joined(separator: ", ") }
+}
+
 /// Why an utterance failed (or a manifest line was skipped); stored as text in `failures.stage`.
 public enum FailureStage: String, Sendable, CaseIterable {
     case decode, tooShort = "too_short", tooLong = "too_long", encode, manifest

@@ -50,8 +50,15 @@ public struct StoreSnapshot {
             arguments: [center])
     }
 
-    public struct CharsPerSecondOutlier: Sendable {
+    public struct CharsPerSecondOutlier: Sendable, FetchableRecord {
         public var id: String, duration: Double, charsPerSecond: Double, transcript: String
+
+        public init(row: Row) {
+            id = row[UtteranceColumn.id]
+            duration = row[UtteranceColumn.duration]
+            charsPerSecond = row["cps"]
+            transcript = StoreSnapshot.text(row[UtteranceColumn.transcript])
+        }
     }
 
     /// Done utterances whose characters per second lie more than `beyond` from `center`: their number, and the
@@ -61,18 +68,12 @@ public struct StoreSnapshot {
     ) {
         let outside = "\(Self.done) AND abs(\(Self.charsPerSecond) - ?1) > ?2"
         let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM utterances WHERE \(outside)", arguments: [center, beyond]) ?? 0
-        let rows = try Row.fetchCursor(
+        let farthest = try CharsPerSecondOutlier.fetchAll(
             db,
             sql: """
                 SELECT id, duration, \(Self.charsPerSecond) AS cps, CAST(transcript AS BLOB) AS transcript FROM utterances
                 WHERE \(outside) ORDER BY abs(\(Self.charsPerSecond) - ?1) DESC, id LIMIT ?3
                 """, arguments: [center, beyond, limit])
-        var farthest: [CharsPerSecondOutlier] = []
-        while let row = try rows.next() {
-            farthest.append(
-                CharsPerSecondOutlier(
-                    id: row["id"], duration: row["duration"], charsPerSecond: row["cps"], transcript: Self.text(row["transcript"])))
-        }
         return (count, farthest)
     }
 
@@ -80,19 +81,25 @@ public struct StoreSnapshot {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM utterances WHERE \(Self.done) AND speaker IS NULL") ?? 0
     }
 
-    public struct SpeakerTotal: Sendable {
+    public struct SpeakerTotal: Sendable, FetchableRecord {
         public var speaker: String, utterances: Int, seconds: Double
+
+        public init(row: Row) {
+            speaker = row[UtteranceColumn.speaker]
+            utterances = row["n"]
+            seconds = row["seconds"]
+        }
     }
 
     /// Each speaker's done utterances and seconds, most seconds first.
     public func forEachSpeaker(byDurationDescending body: (SpeakerTotal) throws -> Void) throws {
-        let rows = try Row.fetchCursor(
+        let rows = try SpeakerTotal.fetchCursor(
             db,
             sql: """
                 SELECT speaker, COUNT(*) AS n, SUM(duration) AS seconds FROM utterances
                 WHERE \(Self.done) AND speaker IS NOT NULL GROUP BY speaker ORDER BY seconds DESC, speaker
                 """)
-        while let row = try rows.next() { try body(SpeakerTotal(speaker: row["speaker"], utterances: row["n"], seconds: row["seconds"])) }
+        while let row = try rows.next() { try body(row) }
     }
 
     /// Done utterances per `language` manifest field (Lhotse supervisions, Emilia).
@@ -108,24 +115,26 @@ public struct StoreSnapshot {
         return counts
     }
 
-    public struct DoneText: Sendable {
+    public struct DoneText: Sendable, FetchableRecord {
         public var transcript: String, duration: Double, charsPerSecond: Double, codes: [Int32]
+
+        public init(row: Row) {
+            transcript = StoreSnapshot.text(row[UtteranceColumn.transcript])
+            duration = row[UtteranceColumn.duration]
+            charsPerSecond = row["cps"]
+            codes = CodeBlob.decode(row[UtteranceColumn.codes])
+        }
     }
 
     /// Done utterances in store order with their characters per second.
     public func forEachDoneText(_ body: (DoneText) throws -> Void) throws {
-        let rows = try Row.fetchCursor(
+        let rows = try DoneText.fetchCursor(
             db,
             sql: """
                 SELECT CAST(transcript AS BLOB) AS transcript, duration, \(Self.charsPerSecond) AS cps, codes FROM utterances
                 WHERE \(Self.done) ORDER BY rowid
                 """)
-        while let row = try rows.next() {
-            try body(
-                DoneText(
-                    transcript: Self.text(row["transcript"]), duration: row["duration"], charsPerSecond: row["cps"],
-                    codes: CodeBlob.decode(row["codes"])))
-        }
+        while let row = try rows.next() { try body(row) }
     }
 
     public struct FailureCause: Sendable {
@@ -161,24 +170,27 @@ public struct StoreSnapshot {
         while let id = try ids.next() { if try !body(id) { return } }
     }
 
-    public struct Utterance: Sendable {
+    public struct Utterance: Sendable, FetchableRecord {
         public var id: String, text: String, speaker: String?, location: StoredLocation, codes: [Int32]
+
+        public init(row: Row) {
+            id = row[UtteranceColumn.id]
+            text = StoreSnapshot.text(row[UtteranceColumn.transcript])
+            speaker = row[UtteranceColumn.speaker]
+            location = StoredLocation(row)
+            codes = CodeBlob.decode(row[UtteranceColumn.codes])
+        }
     }
 
     /// A done utterance by id, with where its audio is.
     public func doneUtterance(id: String) throws -> Utterance? {
-        try Row.fetchOne(
+        try Utterance.fetchOne(
             db,
             sql: """
-                SELECT CAST(transcript AS BLOB) AS transcript, speaker, audio_path, audio_member, segment_start,
+                SELECT id, CAST(transcript AS BLOB) AS transcript, speaker, audio_path, audio_member, segment_start,
                     segment_duration, segment_channels, codes FROM utterances WHERE id = ? AND \(Self.done)
                 """,
-            arguments: [id]
-        ).map {
-            Utterance(
-                id: id, text: Self.text($0["transcript"]), speaker: $0["speaker"], location: StoredLocation($0),
-                codes: CodeBlob.decode($0["codes"]))
-        }
+            arguments: [id])
     }
 
     private func forEach<Value: DatabaseValueConvertible & StatementColumnConvertible>(

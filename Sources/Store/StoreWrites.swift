@@ -24,8 +24,9 @@ public struct StoredLocation: Sendable, Equatable {
     /// From a row with the `audio_*` and `segment_*` columns (`path`: a string shared by a file's rows).
     init(_ row: Row, path: String? = nil) {
         self.init(
-            path: path ?? row["audio_path"], member: row["audio_member"], segmentStart: row["segment_start"],
-            segmentDuration: row["segment_duration"], segmentChannels: row["segment_channels"])
+            path: path ?? row[UtteranceColumn.audioPath], member: row[UtteranceColumn.audioMember],
+            segmentStart: row[UtteranceColumn.segmentStart], segmentDuration: row[UtteranceColumn.segmentDuration],
+            segmentChannels: row[UtteranceColumn.segmentChannels])
     }
 }
 

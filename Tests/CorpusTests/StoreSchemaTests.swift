@@ -25,6 +25,10 @@ final class StoreSchemaTests: XCTestCase {
         let card = try DatabaseQueue()
         try card.write { try $0.execute(sql: String(contentsOf: TestEnv.repo.appendingPathComponent("schema.sql"), encoding: .utf8)) }
         XCTAssertEqual(try migrated.read(Self.schema), try card.read(Self.schema))
+        // The Store target names the columns once, in the card's order.
+        XCTAssertEqual(
+            try card.read { try String.fetchAll($0, sql: "SELECT name FROM pragma_table_info('utterances')") },
+            UtteranceColumn.allCases.map(\.rawValue))
         // One version record: GRDB's table; the two records of v1 are retired.
         try migrated.read { db in
             XCTAssertEqual(

@@ -54,7 +54,7 @@ public enum StoreInfoKey: String, CaseIterable, Sendable {
 
 /// The resumable SQLite store (GRDB, WAL). Every result is committed in a transaction together with its
 /// status, so a killed process loses at most the uncommitted batch and never leaves a half-written row.
-public final class Store: @unchecked Sendable {
+public final class Store: Sendable {
     public let path: String
     /// A pool (WAL, concurrent reads) for writing; one read-only connection for reading. Private: every statement
     /// on the store is a method of this target, so a schema change touches this target alone.

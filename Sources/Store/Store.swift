@@ -165,7 +165,7 @@ public final class Store: Sendable {
     public func bindModel(
         id: String, fingerprint: String, revision: String? = nil, layout: String? = nil, formerFingerprint: String? = nil
     ) throws {
-        try pool.write { db in
+        try write { db in
             switch try Self.checkModel(db, path: path, id: id, fingerprint: fingerprint, former: formerFingerprint) {
             case .none:
                 try db.execute(
@@ -207,7 +207,7 @@ public final class Store: Sendable {
         try pool.read { db in try body(StoreSnapshot(db: db, path: path)) }
     }
 
-    /// One write transaction (`merge`'s own handling of ATTACH aside, every write goes through here).
+    /// One write transaction: every write but `merge`'s ATTACH goes through here.
     func write<T>(_ body: (Database) throws -> T) throws -> T { try pool.write(body) }
 
     /// Outside a transaction, for statements SQLite refuses inside one (ATTACH).
@@ -219,30 +219,24 @@ public final class Store: Sendable {
     }
 
     public func status() throws -> StoreStatus {
-        try pool.read { db in
+        try read { snapshot in
             var status = StoreStatus()
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM utterances GROUP BY status") {
-                let n: Int = row["n"]
-                switch UtteranceStatus(rawValue: row["status"]) {
-                case .done: status.done = n
-                case .failed: status.failed = n
-                case .pending, nil: status.pending = n
+            for share in try snapshot.statusShares() {
+                switch share.status {
+                case .done:
+                    status.done = share.utterances
+                    status.audioSecondsDone = share.seconds
+                    status.frames = share.frames
+                case .failed: status.failed = share.utterances
+                case .pending, nil: status.pending = share.utterances
                 }
             }
             status.total = status.done + status.failed + status.pending
-            let sums = try Row.fetchOne(
-                db,
-                sql:
-                    "SELECT COALESCE(SUM(duration), 0) AS d, COALESCE(SUM(num_frames), 0) AS f FROM "
-                    + "utterances WHERE status = \(UtteranceStatus.done.sql)"
-            )!
-            status.audioSecondsDone = sums["d"]
-            status.frames = sums["f"]
-            status.manifestProblems = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM manifest_problems") ?? 0
-            status.model = try Self.info(db, .modelID)
-            status.modelFingerprint = try Self.info(db, .modelFingerprint)
-            status.modelRevision = try Self.info(db, .modelRevision)
-            status.modelLayout = try Self.info(db, .modelLayout)
+            status.manifestProblems = try snapshot.manifestProblemCount()
+            status.model = try snapshot.info(.modelID)
+            status.modelFingerprint = try snapshot.info(.modelFingerprint)
+            status.modelRevision = try snapshot.info(.modelRevision)
+            status.modelLayout = try snapshot.info(.modelLayout)
             return status
         }
     }

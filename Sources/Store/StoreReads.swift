@@ -12,6 +12,14 @@ extension Store {
     /// order) so a reader opens each file once; with `retryFailed`, failed ones too. `wanted`: only the ids for
     /// which it holds (the ones this run's manifests name).
     public func pendingRows(retryFailed: Bool, wanted: ((String) -> Bool)? = nil) throws -> [PendingRow] {
+        try pendingRows(retryFailed: retryFailed, wanted: wanted) { $0 }
+    }
+
+    /// The same, each row made into the caller's own type as it is read: a pending list can be millions of cuts,
+    /// held once.
+    public func pendingRows<Utterance>(
+        retryFailed: Bool, wanted: ((String) -> Bool)? = nil, as make: (PendingRow) -> Utterance
+    ) throws -> [Utterance] {
         try read { snapshot in
             let db = snapshot.db
             let statuses = (retryFailed ? [UtteranceStatus.pending, .failed] : [.pending]).map(\.sql).joined(separator: ", ")
@@ -21,14 +29,14 @@ extension Store {
                     SELECT id, audio_path, audio_member, segment_start, segment_duration, segment_channels FROM utterances
                     WHERE status IN (\(statuses)) ORDER BY audio_path, segment_start, rowid
                     """)
-            var result: [PendingRow] = []
+            var result: [Utterance] = []
             var path = ""
             while let row = try rows.next() {
                 let id: String = row[UtteranceColumn.id]
                 if let wanted, !wanted(id) { continue }
                 let rowPath: String = row[UtteranceColumn.audioPath]
                 if rowPath != path { path = rowPath }  // one string per file, not per cut
-                result.append(PendingRow(id: id, location: StoredLocation(row, path: path)))
+                result.append(make(PendingRow(id: id, location: StoredLocation(row, path: path))))
             }
             return result
         }

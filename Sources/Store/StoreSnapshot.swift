@@ -14,17 +14,28 @@ public struct StoreSnapshot {
 
     public func info(_ key: StoreInfoKey) throws -> String? { try Store.info(db, key) }
 
-    /// Utterances and seconds per status (nil: a status this version does not know).
-    public struct StatusShare: Sendable {
+    /// Utterances, seconds and codes per status (nil: a status this version does not know).
+    public struct StatusShare: Sendable, FetchableRecord {
         public var status: UtteranceStatus?
         public var utterances: Int
         public var seconds: Double
+        public var frames: Int
+
+        public init(row: Row) {
+            status = UtteranceStatus(rawValue: row[UtteranceColumn.status])
+            utterances = row["n"]
+            seconds = row["seconds"]
+            frames = row["frames"]
+        }
     }
 
     public func statusShares() throws -> [StatusShare] {
-        try Row.fetchAll(
-            db, sql: "SELECT status, COUNT(*) AS n, COALESCE(SUM(duration), 0) AS seconds FROM utterances GROUP BY status"
-        ).map { StatusShare(status: UtteranceStatus(rawValue: $0["status"]), utterances: $0["n"], seconds: $0["seconds"]) }
+        try StatusShare.fetchAll(
+            db,
+            sql: """
+                SELECT status, COUNT(*) AS n, COALESCE(SUM(duration), 0) AS seconds, COALESCE(SUM(num_frames), 0) AS frames
+                FROM utterances GROUP BY status
+                """)
     }
 
     public func manifestProblemCount() throws -> Int { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM manifest_problems") ?? 0 }

@@ -237,7 +237,7 @@ public struct Exporter {
             if trainCount == 0 { throw ExportError(Self.emptyTrainReason(summary, options: options)) }
             if options.prompt != nil { summary.rowsWithoutPrompt = selection.rowsWithoutPrompt }
             let sink = try ExportSink(
-                format: options.format, folder: folder, trainRows: trainCount, valRows: valCount, maxLength: options.maxLength,
+                format: options.format, folder: folder, rows: summary.rows, maxLength: options.maxLength,
                 padId: vocabulary.padId, withPrompt: options.prompt != nil, trainer: options.trainer, ranks: options.ranks)
             var ids = PerSplit<[String]>(repeating: [])
             if options.format == .llasa { ids = summary.rows.map { Array(repeating: "", count: $0) } }
@@ -413,10 +413,11 @@ final class ExportSink {
     }
 
     init(
-        format: ExportFormat, folder: ExportFolder, trainRows: Int, valRows: Int, maxLength: Int, padId: Int32, withPrompt: Bool = false,
+        format: ExportFormat, folder: ExportFolder, rows perSplit: PerSplit<Int>, maxLength: Int, padId: Int32, withPrompt: Bool = false,
         trainer: TrainerPreset? = nil, ranks: Int = 1
     ) throws {
-        for (split, rows) in zip(Split.allCases, [trainRows, valRows]) {
+        for split in Split.allCases {
+            let rows = perSplit[split]
             guard rows > 0 else { continue }
             if let trainer, trainer != .llasaTraining {
                 let writer = try TrainerRowsWriter(

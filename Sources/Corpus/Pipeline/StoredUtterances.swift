@@ -40,7 +40,7 @@ extension Store {
     /// Utterances to encode, grouped by file (`pendingRows`). `wanted`: only ids with these hashes (`Shard.hash`),
     /// the ones this run's manifests name.
     public func pending(retryFailed: Bool, wanted: Set<UInt64>? = nil) throws -> [PendingUtterance] {
-        try pendingRows(retryFailed: retryFailed, wanted: wanted.map { hashes in { hashes.contains(Shard.hash($0)) } }).map {
+        try pendingRows(retryFailed: retryFailed, wanted: wanted.map { hashes in { hashes.contains(Shard.hash($0)) } }) {
             PendingUtterance(id: $0.id, location: AudioLocation($0.location))
         }
     }
